@@ -113,6 +113,24 @@ class TrainConfig(_Section):
     forest_n_estimators: int = 300
 
 
+class RulesConfig(_Section):
+    """The hand-written baseline, as follower-management apps judge: skip on any red flag."""
+
+    min_ratio: float = 0.1          # following / followers below this (with many followers)
+    min_followers_for_ratio: int = 500
+    min_read_share: float = 0.5     # share of posts in a language the person reads
+    max_toxicity: float = 0.5
+    min_relevance: float = 0.2      # cosine of the posts to the person's own posts
+    skip_private: bool = True
+    skip_empty_bio: bool = True
+
+
+class EvaluateConfig(_Section):
+    rules: RulesConfig = RulesConfig()
+    metrics: Path = Path("metrics/evaluate.json")
+    plots_dir: Path = Path("plots")
+
+
 class MlflowConfig(_Section):
     tracking_uri: str = "sqlite:///mlflow.db"
     experiment: str = "followback"
@@ -152,6 +170,7 @@ class Config(_Section):
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     mlflow: MlflowConfig = MlflowConfig()
     score: ScoreConfig = ScoreConfig()
     report: ReportConfig = ReportConfig()

@@ -74,3 +74,22 @@ def post_texts(posts: list[dict] | None, kinds: tuple[str, ...] = schema.POST_KI
     if posts is None:
         return []
     return [p["text"] for p in posts if p.get("text") and p.get("kind", "post") in kinds]
+
+
+def load_account_frame(cfg, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The model input frame of every ingested account, with churn counts from the snapshots.
+
+    ``tables`` may hold already loaded contract tables (``accounts``, ``posts``, ``snapshots``);
+    the rest is read from ``ingest.out_dir``.
+    """
+    from pipeline import churn, io
+
+    tables = dict(tables or {})
+    for name in ("accounts", "posts", "snapshots"):
+        if name not in tables:
+            tables[name] = io.read_table(cfg.ingest.out_dir, name)
+    counts = None
+    if len(tables["snapshots"]):
+        counts = churn.detect(tables["snapshots"]).counts
+    return account_frame(tables["accounts"], tables["posts"], counts,
+                         max_posts=cfg.features.max_posts)
