@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 ## Train on the bundled demo data, score every follower and write the review report.
 demo: $(STAMP)
-	$(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	@echo "Review report: reports/review.html   Scores: data/scores.csv"
 
 ## Run the whole test suite (fast tests and the slow real-model tests).

@@ -70,7 +70,8 @@ class ToxicityConfig(_Section):
 
 class LanguageConfig(_Section):
     candidates: list[str] = Field(
-        default_factory=lambda: ["en", "es", "de", "fr", "pt", "it", "nl", "ru", "ja", "tr", "ar", "id"]
+        default_factory=lambda: ["en", "es", "de", "fr", "pt", "it", "nl", "ru", "ja", "tr",
+                                 "ar", "id"]
     )
     min_confidence: float = 0.5
 
@@ -89,6 +90,7 @@ class FeaturesConfig(_Section):
     n_clusters: int = 3
     max_posts: int = 30
     out: Path = Path("data/features.parquet")
+    metrics: Path = Path("metrics/featurize.json")
 
 
 class ThresholdConfig(_Section):
@@ -106,6 +108,8 @@ class TrainConfig(_Section):
     min_decisions: int = 20
     threshold: ThresholdConfig = ThresholdConfig()
     model_dir: Path = Path("models/followback")
+    eval_dir: Path = Path("data/eval")          # out-of-fold and holdout predictions
+    metrics: Path = Path("metrics/train.json")
     # Hyper-parameters per classifier, passed to its constructor.
     logreg_C: float = 1.0
     hgb_learning_rate: float = 0.1

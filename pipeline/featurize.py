@@ -19,7 +19,6 @@ from pipeline.config import Config, load_config
 from pipeline.console import ParamsOption, console
 
 RAW_COLUMNS = ["followers_count", "following_count", "is_private", "bio"]
-FEATURIZE_METRICS = Path("metrics/featurize.json")
 
 
 def featurize(cfg: Config) -> tuple[pd.DataFrame, dict]:
@@ -48,7 +47,7 @@ def featurize(cfg: Config) -> tuple[pd.DataFrame, dict]:
         "backends": tracking.backends(features),
         "cache": cache_report(features),
     }
-    io.write_text(FEATURIZE_METRICS, json.dumps(summary, indent=2))
+    io.write_text(cfg.features.metrics, json.dumps(summary, indent=2))
     return out, summary
 
 

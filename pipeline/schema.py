@@ -22,7 +22,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Field,
     NonNegativeInt,
     StringConstraints,
     ValidationError,
@@ -96,7 +95,9 @@ def _to_text(value: Any) -> Any:
 
 
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
-Id = Annotated[str, BeforeValidator(_to_text), StringConstraints(strip_whitespace=True, min_length=1)]
+Id = Annotated[
+    str, BeforeValidator(_to_text), StringConstraints(strip_whitespace=True, min_length=1)
+]
 Count = Annotated[NonNegativeInt | None, BeforeValidator(_to_count)]
 Flag = Annotated[bool | None, BeforeValidator(_to_bool)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_to_utc)]

@@ -25,11 +25,13 @@ from pipeline import io
 from pipeline.config import Config, load_config
 from pipeline.console import FollowbackError, ParamsOption, console, progress
 
-EVAL_DIR = Path("data/eval")
-PREDICTIONS = EVAL_DIR / "predictions.parquet"
-IMPORTANCE = EVAL_DIR / "importance.json"
-TRAIN_METRICS = Path("metrics/train.json")
-RUN_FILE = "run.json"  # inside train.model_dir: which MLflow run and model version made it
+
+def predictions_path(cfg: Config) -> Path:
+    return Path(cfg.train.eval_dir) / "predictions.parquet"
+
+
+def importance_path(cfg: Config) -> Path:
+    return Path(cfg.train.eval_dir) / "importance.json"
 
 
 @dataclass
@@ -225,8 +227,8 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
     model = build_model(cfg, data.own_posts, threshold=threshold).fit(data.X, data.y)
     predictions = pd.concat([oof, holdout], ignore_index=True)
     predictions["threshold"] = threshold
-    io.write_table(predictions, PREDICTIONS)
-    io.write_text(IMPORTANCE, json.dumps(importance, indent=2))
+    io.write_table(predictions, predictions_path(cfg))
+    io.write_text(importance_path(cfg), json.dumps(importance, indent=2))
 
     backends = tracking.backends(model)
     summary = {
@@ -246,7 +248,7 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         summary["mlflow_run_id"] = run_id
         summary["model_version"] = version
     tracking.save_local(model, data, cfg.train.model_dir, summary)
-    io.write_text(TRAIN_METRICS, json.dumps(
+    io.write_text(cfg.train.metrics, json.dumps(
         {k: v for k, v in summary.items() if isinstance(v, int | float)}, indent=2))
     return TrainResult(model, threshold, predictions, importance, run_id, version, summary)
 
