@@ -1,0 +1,52 @@
+"""A small followback project in a temporary folder, run through the real stages once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def small_params(root: Path) -> dict:
+    """The repository's params.yaml, shrunk so that every stage runs in seconds."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["demo"].update(n_followers=240, n_own_posts=80)
+    params["features"]["embed"]["n_components"] = 4
+    params["features"]["bot"]["model_path"] = str(REPO / "models" / "bot_likeness.skops")
+    params["features"]["max_posts"] = 10
+    params["train"].update(cv_folds=3, hgb_max_iter=60, min_decisions=20)
+    params["mlflow"]["tracking_uri"] = f"sqlite:///{root / 'mlflow.db'}"
+    return params
+
+
+@pytest.fixture(scope="session")
+def cli_runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str):
+    from pipeline.cli import app
+
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory, cli_runner):
+    """demo -> ingest -> featurize -> train -> evaluate in a temporary folder."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "params.yaml").write_text(yaml.safe_dump(small_params(root), sort_keys=False))
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        for stage in ("demo", "ingest", "featurize", "train", "evaluate"):
+            invoke(cli_runner, stage)
+        yield root
+    finally:
+        os.chdir(old)

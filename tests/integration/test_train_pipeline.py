@@ -1,0 +1,77 @@
+"""The training stages end to end on a small demo, with MLflow on a temporary SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pipeline.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cfg(trained_project):
+    os.chdir(trained_project)
+    return load_config(trained_project / "params.yaml")
+
+
+def test_run_is_logged_with_params_metrics_tags_and_plots(cfg, trained_project):
+    import mlflow
+
+    mlflow.set_tracking_uri(cfg.mlflow.tracking_uri)
+    runs = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["train.classifier"] == "hgb"
+    assert 0.5 < run.data.metrics["cv_roc_auc"] <= 1.0
+    assert "holdout.model.roc_auc" in run.data.metrics  # added by evaluate
+    assert "importance.topic" in run.data.metrics
+    for tag in ("git.commit", "data.accounts.sha256", "data.decisions.sha256",
+                "backend.embedding", "backend.toxicity"):
+        assert run.data.tags.get(tag), tag
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id,
+                                                                       "evaluation")}
+    assert "evaluation/evaluation.png" in artifacts
+
+
+def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
+    from mlflow import MlflowClient
+
+    from pipeline.frame import load_account_frame
+    from pipeline.tracking import load_model
+
+    client = MlflowClient(cfg.mlflow.tracking_uri)
+    version = client.get_model_version_by_alias(cfg.mlflow.registered_model, cfg.mlflow.alias)
+    assert version.version == "1"
+    model = load_model(cfg)  # models:/followback@champion
+    frame = load_account_frame(cfg).head(25)
+    proba = model.predict_proba(frame)[:, 1]
+    assert proba.shape == (25,) and np.all((proba >= 0) & (proba <= 1))
+    # The stored threshold turns probabilities into verdicts.
+    assert 0 < model[-1].threshold < 1
+    assert ((proba >= model[-1].threshold).astype(int) == model.predict(frame)).all()
+
+
+def test_evaluation_beats_the_rule_baseline_and_the_majority(cfg):
+    metrics = json.loads(cfg.evaluate.metrics.read_text())
+    for split in ("cv", "holdout"):
+        assert set(metrics[split]) >= {"model", "rules", "majority", "margin_over_rules"}
+    cv = metrics["cv"]
+    assert cv["model"]["roc_auc"] > cv["rules"]["roc_auc"]
+    assert cv["model"]["roc_auc"] > cv["majority"]["roc_auc"]
+    assert cv["model"]["mcc"] > cv["rules"]["mcc"]
+    assert metrics["slices"], "agreement on criterion slices is reported"
+
+
+def test_same_inputs_and_params_give_the_same_metrics(cfg):
+    from pipeline.train import train
+
+    first = json.loads(cfg.train.metrics.read_text())
+    again = train(cfg, track=False).summary
+    assert again["cv_roc_auc"] == first["cv_roc_auc"]
+    assert again["holdout_roc_auc"] == first["holdout_roc_auc"]
+    assert again["threshold"] == pytest.approx(first["threshold"])
