@@ -1,0 +1,416 @@
+"""BotLikeness: profile and behaviour features, the trained bot model's score, and evidence.
+
+BotLikeness reads named columns of mixed types (text, dates, lists of posts), so scikit-learn's
+``parametrize_with_checks``, which feeds numeric arrays, does not apply; the conventions it
+checks are tested here one by one on real account frames.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+
+from pipeline.features.bot import (
+    BOT_COLUMNS,
+    BOT_MODEL_FEATURES,
+    PROFILE_FEATURES,
+    BotLikeness,
+    char_entropy,
+    handle_core,
+    load_bot_model,
+    name_handle_similarity,
+    near_duplicate_share,
+    post_features,
+)
+from pipeline.frame import account_frame
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_MODEL = REPO / "models" / "bot_likeness.skops"
+NOW = pd.Timestamp("2024-06-01T12:00:00Z")
+
+
+def _frame(accounts: list[dict], posts: list[dict] | None = None) -> pd.DataFrame:
+    rows = [{"platform": "mastodon", **a} for a in accounts]
+    return account_frame(pd.DataFrame(rows), pd.DataFrame(posts) if posts else None)
+
+
+def _new_and_established() -> pd.DataFrame:
+    """A two-week-old account with no posts, a default avatar and 4,000 followed accounts,
+    and an eight-year-old account with a bio, a picture and a steady trickle of posts."""
+    accounts = [
+        {"account_id": "new", "handle": "jenny84729", "display_name": "Jenny",
+         "followers_count": 12, "following_count": 4000, "posts_count": 0,
+         "created_at": NOW - pd.Timedelta(days=14), "has_default_avatar": True},
+        {"account_id": "old", "handle": "maya.bakes", "display_name": "Maya Bakes",
+         "bio": "Sourdough, bike touring and balcony tomatoes. Berlin.",
+         "followers_count": 340, "following_count": 290, "posts_count": 2100,
+         "created_at": NOW - pd.Timedelta(days=2900), "has_default_avatar": False,
+         "url": "https://maya.example"},
+    ]
+    topics = ["open crumb on today's rye loaf", "90 km along the Elbe cycle path",
+              "first zucchini from the allotment", "new chain on the touring bike",
+              "36-hour cold proof for the weekend bake", "raised beds for kale and chard"]
+    posts = [{"account_id": "old", "post_id": f"p{i}", "text": text, "kind": "post",
+              "created_at": NOW - pd.Timedelta(hours=29 * i + 3)}
+             for i, text in enumerate(topics)]
+    return _frame(accounts, posts)
+
+
+@pytest.fixture
+def pair() -> pd.DataFrame:
+    return _new_and_established()
+
+
+@pytest.fixture(scope="module")
+def shipped_model_path() -> str:
+    assert SHIPPED_MODEL.is_file(), (
+        f"{SHIPPED_MODEL} is missing: `followback train-bot` creates it")
+    return str(SHIPPED_MODEL)
+
+
+def _sample_research(src: Path, dst: Path, n: int) -> Path:
+    """The first ``n`` accounts of each research users table, written under ``dst``."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.glob("*.users.csv")):
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            rows = [next(reader)] + [row for _, row in zip(range(n), reader, strict=False)]
+        with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    return dst
+
+
+# --- behaviour -----------------------------------------------------------------------------
+
+
+def test_new_mass_follower_has_bot_like_features(pair):
+    bot = BotLikeness().set_output(transform="pandas").fit(pair)
+    out = bot.transform(pair).set_axis(["new", "old"])
+    assert out.loc["new", "log_age_days"] < out.loc["old", "log_age_days"]
+    assert out.loc["new", "log_following_per_day"] > out.loc["old", "log_following_per_day"] + 3
+    assert out.loc["new", "default_avatar"] == 1 and out.loc["old", "default_avatar"] == 0
+    assert out.loc["new", "no_posts"] == 1 and out.loc["old", "no_posts"] == 0
+    assert out.loc["new", "handle_digit_share"] == 0.5
+    assert out.loc["new", "bio_length"] == 0 < out.loc["old", "bio_length"]
+    assert "bot_score" not in out.columns
+
+
+def test_features_alone_rank_new_mass_follower_as_more_bot_like(pair, bot_research_dir,
+                                                                tmp_path):
+    """Without the shipped model: a linear model on BotLikeness's own output, fitted on
+    labelled research accounts, finds the new mass-follower more bot-like."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from pipeline.config import Source
+    from pipeline.train_bot import read_groups
+
+    sample = _sample_research(bot_research_dir, tmp_path / "sample", 150)
+    tables = read_groups([Source(path=sample)])
+    research = account_frame(pd.concat([t.accounts for t in tables], ignore_index=True))
+    y = np.concatenate([np.full(len(t.accounts), t.label) for t in tables])
+    X_research = BotLikeness().set_output(transform="pandas").fit_transform(research)
+    # Mastodon publishes no likes or listed counts, which every research account has: a
+    # linear model cannot learn what their absence means, so it does without them.
+    unpublished = [c for c in X_research.columns if "likes" in c or "listed" in c]
+    clf = make_pipeline(StandardScaler(),
+                        LogisticRegression(max_iter=2000, C=0.3, class_weight="balanced"))
+    clf.fit(X_research.drop(columns=unpublished), y)
+    X_pair = BotLikeness(reference_time=NOW).set_output(transform="pandas").fit_transform(pair)
+    p_new, p_old = clf.predict_proba(X_pair.drop(columns=unpublished))[:, 1]
+    assert p_new > p_old + 0.1
+
+
+def test_shipped_model_scores_new_mass_follower_as_bot(pair, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path).set_output(transform="pandas")
+    out = bot.fit_transform(pair).set_axis(["new", "old"])
+    assert out.columns[-1] == "bot_score"
+    assert out.loc["new", "bot_score"] > 0.5 > out.loc["old", "bot_score"]
+    assert bot.bot_model_features_ == BOT_MODEL_FEATURES
+
+
+def test_shipped_sidecar_matches_the_code(shipped_model_path):
+    sidecar = json.loads(Path(shipped_model_path).with_suffix(".json").read_text())
+    assert sidecar["features"] == BOT_MODEL_FEATURES
+    assert sidecar["command"].startswith("followback train-bot")
+    assert len(sidecar["data"]) == 9 and all(len(d["sha256"]) == 64 for d in sidecar["data"])
+    metrics = sidecar["metrics"]
+    assert metrics["cross_validation"]["roc_auc"] > 0.9
+    assert set(metrics["leave_one_group_out"]) == {
+        "social_spambots", "traditional_spambots", "fake_followers"}
+    # Small enough to ship in the repository.
+    assert Path(shipped_model_path).stat().st_size < 5_000_000
+
+
+def test_handle_case_does_not_change_features(pair):
+    shouted = pair.assign(handle=pair["handle"].str.upper())
+    bot = BotLikeness(reference_time=NOW).fit(pair)
+    np.testing.assert_allclose(bot.transform(pair), bot.transform(shouted))
+
+
+def test_templated_posts_are_near_duplicates():
+    spam = [f"Win a free iPhone {n}! Click https://spam.example/{n} @user{n}" for n in range(6)]
+    varied = ["Fed my starter this morning", "Rode to the lake before breakfast",
+              "The tomatoes are finally turning red", "New tyres on the touring bike"]
+    assert near_duplicate_share(spam) == 1.0
+    assert near_duplicate_share(varied) == 0.0
+    assert near_duplicate_share(varied + varied[:1]) == pytest.approx(2 / 5)
+    assert near_duplicate_share(["only one"]) == 0.0
+
+
+def test_post_behaviour_features():
+    t0 = pd.Timestamp("2024-05-01T08:00:00Z")
+    round_the_clock = [{"text": f"deal {i} https://x.example", "kind": "repost",
+                        "created_at": (t0 + pd.Timedelta(hours=i)).isoformat()}
+                       for i in range(24)]
+    mornings = [{"text": f"morning note {w}", "kind": "post",
+                 "created_at": (t0 + pd.Timedelta(days=2 * i)).isoformat()}
+                for i, w in enumerate(["bread", "bikes", "kale", "rain"])]
+    out = post_features(pd.Series([round_the_clock, mornings, [], None, np.nan]))
+    assert out["repost_share"].tolist()[:2] == [1.0, 0.0]
+    assert out["link_share"].tolist()[:2] == [1.0, 0.0]
+    assert out.loc[0, "hour_entropy"] == pytest.approx(np.log2(24))
+    assert out.loc[1, "hour_entropy"] == 0.0  # always at 8 o'clock
+    assert out.loc[0, "log_median_gap_hours"] == pytest.approx(np.log1p(1))
+    assert out.loc[1, "log_median_gap_hours"] == pytest.approx(np.log1p(48))
+    assert out["no_posts"].tolist() == [0, 0, 1, 1, 1]
+    assert out["few_timed_posts"].tolist() == [0, 0, 1, 1, 1]
+    assert np.isfinite(out.to_numpy()).all()
+
+
+def test_likes_are_not_the_accounts_own_activity():
+    likes = [{"text": "someone else's post", "kind": "like", "created_at": None}] * 3
+    out = post_features(pd.Series([likes]))
+    assert out.loc[0, "no_posts"] == 1 and out.loc[0, "n_posts"] == 0
+
+
+def test_handle_helpers():
+    assert handle_core("@maya@bakers.social") == "maya"
+    assert handle_core("maya.bsky.social") == "maya"
+    assert char_entropy("aaaa") == 0.0
+    assert char_entropy("abcd") == pytest.approx(2.0)
+    assert name_handle_similarity("Maya Bakes", "maya_bakes") == 1.0
+    assert name_handle_similarity("Denna Mcsparren", "xk29vvq") < 0.2
+    assert np.isnan(name_handle_similarity(None, "maya"))
+
+
+# --- reference time ------------------------------------------------------------------------
+
+
+def test_reference_time_defaults_to_newest_time_seen_in_fit(pair):
+    bot = BotLikeness().fit(pair)
+    newest_post = NOW - pd.Timedelta(hours=3)
+    assert pd.Timestamp(bot.reference_time_) == newest_post
+    explicit = BotLikeness(reference_time="2030-01-01").fit(pair)
+    assert explicit.reference_time_ == "2030-01-01T00:00:00+00:00"
+    age = explicit.set_output(transform="pandas").transform(pair)["log_age_days"]
+    assert age.iloc[0] > bot.set_output(transform="pandas").transform(pair)["log_age_days"].iloc[0]
+
+
+def test_account_newer_than_reference_has_age_zero(pair):
+    bot = BotLikeness(reference_time=NOW - pd.Timedelta(days=30)).set_output(transform="pandas")
+    out = bot.fit_transform(pair)
+    assert out["log_age_days"].iloc[0] == 0.0
+    assert np.isfinite(out.to_numpy()).all()
+
+
+# --- missing data --------------------------------------------------------------------------
+
+
+def test_missing_everything_gives_finite_features_and_indicators(shipped_model_path):
+    empty = _frame([{"account_id": "x", "handle": "someone"}])
+    bot = BotLikeness(model_path=shipped_model_path).set_output(transform="pandas")
+    out = bot.fit_transform(empty)
+    assert np.isfinite(out.to_numpy()).all()
+    for col in ("created_at", "last_post_at", "posts_count", "following_count",
+                "display_name", "has_default_avatar", "is_verified", "is_bot_flagged"):
+        assert out[f"{col}_missing"].iloc[0] == 1, col
+    assert out["no_posts"].iloc[0] == 1
+    assert 0 <= out["bot_score"].iloc[0] <= 1
+    assert bot.reference_time_ is None
+    evidence = bot.evidence(empty)["evidence"].iloc[0]
+    assert evidence.startswith("account age unknown; no posts seen; bot score ")
+
+
+def test_last_post_time_comes_from_posts_when_the_platform_gives_none(pair):
+    out = BotLikeness().set_output(transform="pandas").fit_transform(pair)
+    assert out["last_post_at_missing"].tolist() == [1, 0]
+    assert out["log_days_since_last_post"].iloc[1] == 0.0  # the newest post is the reference
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def test_evidence(pair, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(pair)
+    evidence = bot.evidence(pair)
+    assert list(evidence.index) == list(pair.index)
+    new, old = evidence["evidence"]
+    assert new.startswith("account 14 days old; default avatar; follows 4,000 (286 a day); "
+                          "no posts seen; bot score 0.")
+    assert old.startswith("account 2,900 days old; follows 290; bot score 0.")
+    assert evidence["account_age_days"].tolist() == pytest.approx([14.0, 2900.0], abs=0.2)
+    assert evidence["default_avatar"].tolist() == [True, False]
+    assert evidence["following_count"].tolist() == [4000, 290]
+    assert evidence["bot_score"].iloc[0] > evidence["bot_score"].iloc[1]
+    assert np.isnan(evidence["near_duplicate_share"].iloc[0])
+    assert evidence["near_duplicate_share"].iloc[1] == 0
+
+
+def test_evidence_reads_its_columns_from_the_whole_account_frame(pair):
+    bot = BotLikeness(reference_time=NOW).fit(pair[BOT_COLUMNS])
+    pd.testing.assert_frame_equal(bot.evidence(pair), bot.evidence(pair[BOT_COLUMNS]))
+    with pytest.raises(ValueError, match="feature names"):
+        bot.transform(pair)  # transform stays strict, as scikit-learn expects
+
+
+def test_evidence_names_duplicates_reposts_and_platform_flag():
+    t0 = pd.Timestamp("2024-05-01T00:00:00Z")
+    accounts = [{"account_id": "s", "handle": "deals", "is_bot_flagged": True,
+                 "created_at": t0 - pd.Timedelta(days=400)}]
+    posts = [{"account_id": "s", "post_id": str(i), "kind": "repost" if i % 2 else "post",
+              "text": f"Huge sale {i}% off https://shop.example/{i}",
+              "created_at": t0 - pd.Timedelta(hours=i)} for i in range(6)]
+    X = _frame(accounts, posts)
+    evidence = BotLikeness().fit(X).evidence(X)
+    text = evidence["evidence"].iloc[0]
+    assert text.startswith("marked as a bot by the platform; account 400 days old")
+    # Only the three authored posts count, and they are one template.
+    assert evidence["near_duplicate_share"].iloc[0] == 1.0
+    assert "100% of its posts are near-duplicates" in text
+    assert "50% reposts" in text
+
+
+# --- scikit-learn conventions --------------------------------------------------------------
+
+
+def test_clone_set_params_and_fit_transform_equals_transform(pair):
+    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW)
+    copy = clone(bot)
+    assert copy.get_params() == {"model_path": None, "reference_time": NOW,
+                                 "duplicate_threshold": 0.7}
+    copy.set_params(duplicate_threshold=0.9)
+    assert copy.duplicate_threshold == 0.9
+    fitted = clone(bot).fit(pair)
+    np.testing.assert_allclose(fitted.transform(pair), clone(bot).fit_transform(pair))
+
+
+def test_output_width_equals_feature_names(pair, shipped_model_path):
+    for bot in (BotLikeness(), BotLikeness(model_path=shipped_model_path)):
+        out = bot.fit(pair).transform(pair)
+        names = bot.get_feature_names_out()
+        assert out.shape == (2, len(names))
+        assert len(set(names)) == len(names)
+    # The follower and following counts and their ratio are FollowRatio's.
+    assert "log_following_follower_ratio" not in names
+    assert "log_following_follower_ratio" in PROFILE_FEATURES
+
+
+def test_pickle_round_trip_without_model_weights(pair, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path).fit(pair)
+    expected = bot.transform(pair)
+    assert "_bot_model" in bot.__dict__  # loaded
+    blob = pickle.dumps(bot)
+    # The forest is megabytes; a pickle that carried it could not be this small.
+    assert len(blob) < 20_000
+    restored = pickle.loads(blob)
+    assert "_bot_model" not in restored.__dict__
+    np.testing.assert_allclose(restored.transform(pair), expected)
+
+
+def test_skops_round_trip_as_mlflow_saves_it(pair, shipped_model_path):
+    import skops.io as sio
+
+    bot = BotLikeness(model_path=shipped_model_path).fit(pair)
+    expected = bot.transform(pair)
+    data = sio.dumps(bot)
+    assert sio.get_untrusted_types(data=data) == ["pipeline.features.bot.BotLikeness"]
+    restored = sio.loads(data, trusted=["pipeline.features.bot.BotLikeness"])
+    np.testing.assert_allclose(restored.transform(pair), expected)
+
+
+def test_in_column_transformer_with_pandas_output(pair, shipped_model_path):
+    from pipeline.features.compose import BOT_COLUMNS as COMPOSED
+
+    assert COMPOSED == BOT_COLUMNS
+    features = ColumnTransformer([("bot", BotLikeness(model_path=shipped_model_path),
+                                   BOT_COLUMNS)])
+    out = features.set_output(transform="pandas").fit_transform(pair)
+    assert "bot__bot_score" in out.columns and "bot__log_following_per_day" in out.columns
+    assert list(out.index) == list(pair.index)
+
+
+def test_posts_after_a_parquet_round_trip(pair, tmp_path):
+    path = tmp_path / "frame.parquet"
+    pair.to_parquet(path)
+    again = pd.read_parquet(path)
+    assert isinstance(again["posts"].iloc[1], np.ndarray)
+    bot = BotLikeness(reference_time=NOW).fit(pair)
+    np.testing.assert_allclose(bot.transform(again), bot.transform(pair))
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_missing_model_file_names_path_and_command(pair, tmp_path):
+    missing = tmp_path / "nowhere" / "bot.skops"
+    with pytest.raises(FileNotFoundError, match="followback train-bot") as info:
+        BotLikeness(model_path=str(missing)).fit(pair)
+    assert str(missing) in str(info.value)
+
+
+class Smuggled:
+    """Not a scikit-learn type: a model file holding it must be refused."""
+
+
+def test_model_file_with_foreign_types_is_refused(tmp_path):
+    import skops.io as sio
+
+    path = tmp_path / "evil.skops"
+    sio.dump({"model": Smuggled(), "counts": collections.Counter("ab")}, path)
+    with pytest.raises(ValueError, match="refusing to load"):
+        load_bot_model(path)
+
+
+def test_model_without_profile_feature_names_is_refused(tmp_path):
+    import skops.io as sio
+    from sklearn.tree import DecisionTreeClassifier
+
+    path = tmp_path / "anonymous.skops"
+    sio.dump(DecisionTreeClassifier().fit(np.eye(2), [0, 1]), path)
+    with pytest.raises(ValueError, match="retrain it with `followback train-bot`"):
+        load_bot_model(path)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "message"),
+    [
+        (np.zeros((2, 15)), TypeError, "needs a DataFrame"),
+        (pd.DataFrame({"handle": ["a"]}), ValueError, "missing input columns: display_name"),
+    ],
+)
+def test_bad_input_raises_clear_error(X, error, message):
+    with pytest.raises(error, match=message):
+        BotLikeness().fit(X)
+
+
+def test_bad_parameter_raises_clear_error(pair):
+    with pytest.raises(ValueError, match="duplicate_threshold must be in"):
+        BotLikeness(duplicate_threshold=0).fit(pair)
+
+
+def test_transform_before_fit_raises(pair):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        BotLikeness().transform(pair)

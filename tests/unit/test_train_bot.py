@@ -1,0 +1,219 @@
+"""followback train-bot: labels from research groups, validation, the saved model and sidecar."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+
+from pipeline.config import Source
+from pipeline.console import FollowbackError
+from pipeline.features.bot import BOT_MODEL_FEATURES, BotLikeness, load_bot_model
+from pipeline.frame import account_frame
+from pipeline.train_bot import (
+    DEFAULT_DATA,
+    HIDDEN_ON_MOST_PLATFORMS,
+    _default_sources,
+    family_of,
+    group_of,
+    hide_platform_gaps,
+    label_of,
+    read_groups,
+    research_files,
+    train_bot,
+)
+
+GROUPS = {
+    "genuine_accounts", "fake_followers", "social_spambots_1", "social_spambots_2",
+    "social_spambots_3", "traditional_spambots_1", "traditional_spambots_2",
+    "traditional_spambots_3", "traditional_spambots_4",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_dir(bot_research_dir, tmp_path_factory) -> Path:
+    """The first 40 accounts of each cresci-2017 users table (read from ../shared)."""
+    dst = tmp_path_factory.mktemp("cresci-sample")
+    for path in sorted(bot_research_dir.glob("*.users.csv")):
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            rows = [next(reader)] + [row for _, row in zip(range(40), reader, strict=False)]
+        with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def trained(sample_dir, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("model") / "bot.skops"
+    sidecar = train_bot([Source(path=sample_dir)], out, n_estimators=10, seed=0, folds=3,
+                        command="followback train-bot --n-estimators 10", root=sample_dir,
+                        n_jobs=1)
+    return out, sidecar
+
+
+@pytest.mark.parametrize(
+    ("group", "family", "label"),
+    [
+        ("genuine_accounts", "genuine_accounts", 0),
+        ("social_spambots_2", "social_spambots", 1),
+        ("traditional_spambots_4", "traditional_spambots", 1),
+        ("fake_followers", "fake_followers", 1),
+    ],
+)
+def test_labels_and_families(group, family, label):
+    assert family_of(group) == family
+    assert label_of(group) == label
+
+
+def test_group_is_the_file_name():
+    assert group_of(Path("x/social_spambots_1.users.csv")) == "social_spambots_1"
+
+
+def test_unknown_group_is_an_error_naming_the_choices():
+    with pytest.raises(FollowbackError, match="cannot tell the label of account group 'e13'"):
+        label_of("e13")
+
+
+def test_research_files_expands_folders_and_rejects_missing(sample_dir, tmp_path):
+    files = research_files([Source(path=sample_dir)])
+    assert {group_of(p) for p, _ in files} == GROUPS
+    assert {fmt for _, fmt in files} == {"twitter-research"}
+    with pytest.raises(FileNotFoundError, match="bot training data not found"):
+        research_files([Source(path=tmp_path / "absent")])
+    with pytest.raises(FollowbackError, match="no \\*.users.csv"):
+        research_files([Source(path=tmp_path)])
+
+
+def test_accounts_are_aged_at_their_crawl(sample_dir):
+    tables = {t.group: t for t in read_groups([Source(path=sample_dir)])}
+    genuine = tables["genuine_accounts"]
+    assert genuine.label == 0 and len(genuine.accounts) == 40
+    # genuine_accounts rows carry crawled_at (2015); fake_followers only `updated` (2013).
+    assert genuine.observed_at.iloc[0] == pd.Timestamp("2015-05-02 06:41:46", tz="UTC")
+    assert tables["fake_followers"].observed_at.dt.year.eq(2013).all()
+    assert tables["traditional_spambots_1"].observed_at.dt.year.eq(2010).all()
+
+
+def test_hide_platform_gaps():
+    X = pd.DataFrame({name: [1.0, 2.0] for name in BOT_MODEL_FEATURES})
+    hidden = hide_platform_gaps(X)
+    assert hidden[HIDDEN_ON_MOST_PLATFORMS].isna().all().all()
+    kept = [c for c in BOT_MODEL_FEATURES if c not in HIDDEN_ON_MOST_PLATFORMS]
+    pd.testing.assert_frame_equal(hidden[kept], X[kept])
+    assert X.notna().all().all()  # the input is left alone
+
+
+def test_saved_model_loads_and_scores_accounts(trained):
+    out, _ = trained
+    model = load_bot_model(out)
+    assert list(model.feature_names_in_) == BOT_MODEL_FEATURES
+    frame = account_frame(pd.DataFrame([
+        {"platform": "mastodon", "account_id": "1", "handle": "a1", "following_count": 4000,
+         "created_at": "2024-05-01T00:00:00Z"},
+        {"platform": "mastodon", "account_id": "2", "handle": "b2"},
+    ]))
+    bot = BotLikeness(model_path=str(out)).set_output(transform="pandas")
+    scores = bot.fit_transform(frame)["bot_score"]
+    assert scores.between(0, 1).all()
+
+
+def test_sidecar_has_provenance_and_both_validations(trained, sample_dir):
+    out, sidecar = trained
+    on_disk = json.loads(out.with_suffix(".json").read_text())
+    assert on_disk == sidecar
+    assert sidecar["command"] == "followback train-bot --n-estimators 10"
+    assert sidecar["features"] == BOT_MODEL_FEATURES
+    assert set(sidecar["feature_importances"]) == set(BOT_MODEL_FEATURES)
+    assert sum(sidecar["feature_importances"].values()) == pytest.approx(1, abs=0.01)
+    assert sidecar["versions"]["scikit-learn"] == sklearn.__version__
+    assert sidecar["params"]["n_estimators"] == 10
+    files = {d["group"]: d for d in sidecar["data"]}
+    assert set(files) == GROUPS
+    genuine = files["genuine_accounts"]
+    assert genuine["file"] == "genuine_accounts.users.csv"  # relative to root
+    assert genuine["label"] == 0 and genuine["accounts"] == 40 and genuine["rows_read"] == 40
+    expected = hashlib.sha256((sample_dir / "genuine_accounts.users.csv").read_bytes())
+    assert genuine["sha256"] == expected.hexdigest()
+
+    cv = sidecar["metrics"]["cross_validation"]
+    assert cv["folds"] == 3 and cv["n_bots"] == 320 and cv["n_humans"] == 40
+    for block in (cv, cv["without_likes_listed"]):
+        for key in ("roc_auc", "pr_auc", "bot_recall", "human_false_positive_rate"):
+            assert 0 <= block[key] <= 1
+    assert cv["roc_auc"] > 0.8  # even 360 accounts separate this well within the data
+
+    logo = sidecar["metrics"]["leave_one_group_out"]
+    assert set(logo) == {"social_spambots", "traditional_spambots", "fake_followers"}
+    social = logo["social_spambots"]
+    assert social["held_out_groups"] == ["social_spambots_1", "social_spambots_2",
+                                         "social_spambots_3"]
+    assert social["n_bots"] == 120 and social["n_humans_per_part"] == 13
+    assert 0 <= social["roc_auc"] <= 1 and social["roc_auc_std"] >= 0
+    assert 0 <= social["without_likes_listed"]["roc_auc"] <= 1
+    assert sidecar["size_bytes"] == out.stat().st_size
+
+
+def test_training_is_reproducible(sample_dir, trained, tmp_path):
+    _, first = trained
+    again = train_bot([Source(path=sample_dir)], tmp_path / "again.skops", n_estimators=10,
+                      seed=0, folds=3, root=sample_dir, n_jobs=1)
+    assert again["metrics"] == first["metrics"]
+
+
+def test_only_one_class_is_an_error(sample_dir, tmp_path):
+    with pytest.raises(FollowbackError, match="needs both human and bot groups"):
+        train_bot([Source(path=sample_dir / "genuine_accounts.users.csv")],
+                  tmp_path / "m.skops", n_estimators=2)
+
+
+def test_default_sources(tmp_path):
+    configured = [Source(path=Path("data/research"))]
+    assert _default_sources([], None, tmp_path) == [Source(path=tmp_path / DEFAULT_DATA)]
+    assert _default_sources(configured, None, tmp_path) == [
+        Source(path=tmp_path / "data/research")]
+    given = [tmp_path / "x.users.csv"]
+    assert _default_sources(configured, given, tmp_path) == [Source(path=given[0])]
+
+
+def test_cli_trains_and_prints_both_validations(sample_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    params = tmp_path / "params.yaml"
+    params.write_text("base:\n  seed: 3\n")
+    out = tmp_path / "models" / "bot.skops"
+    result = CliRunner().invoke(app, ["train-bot", "--params", str(params), "--data",
+                                      str(sample_dir), "--out", str(out),
+                                      "--n-estimators", "5"])
+    assert result.exit_code == 0, result.output
+    # The table wraps its cells at 80 columns: look for words, not whole labels.
+    assert "within data" in result.output and "5-fold CV" in result.output
+    assert result.output.count("unseen") == 3
+    assert "ROC-AUC" in result.output and "no likes" in result.output
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["command"].endswith(f"--out {out} --n-estimators 5 --seed 3")
+    assert sidecar["params"]["random_state"] == 3
+    assert np.isfinite(sidecar["metrics"]["cross_validation"]["roc_auc"])
+
+
+def test_cli_missing_data_is_a_readable_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    params = tmp_path / "params.yaml"
+    params.write_text("{}\n")
+    result = CliRunner().invoke(app, ["train-bot", "--params", str(params), "--data",
+                                      str(tmp_path / "nothing-here"), "--out",
+                                      str(tmp_path / "m.skops")])
+    assert result.exit_code == 2
+    assert "bot training data not found" in result.output
+    assert not (tmp_path / "m.skops").exists()
