@@ -147,16 +147,21 @@ class ScoreConfig(_Section):
     out: Path = Path("data/scores.csv")
     chunk_size: int = 500
     model_uri: str | None = None  # None: models:/<registered_model>@<alias>
+    background_size: int = 20  # decided accounts that stand in for an absent criterion (explain)
 
 
 class ReportConfig(_Section):
     out: Path = Path("reports/review.html")
+    max_accounts: int = 5000  # the most uncertain this many are shown
+    # Where `decide` and `review` record answers: a generic-format source in ingest.sources.
+    decisions_out: Path = Path("data/decisions/decisions.csv")
 
 
 class ChurnConfig(_Section):
     out: Path = Path("data/churn.csv")
     unfollow_out: Path = Path("data/unfollow.csv")
     repeat_offender: int = 2
+    max_gap_days: float = 31.0  # longer intervals between snapshots are reported as gaps
 
 
 class TrendsConfig(_Section):

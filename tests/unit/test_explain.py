@@ -1,0 +1,311 @@
+"""Explanations: exact group Shapley values that agree with the model, phrased with evidence."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import explain
+from pipeline.explain import FOLLOW, REVIEW, SKIP
+from pipeline.features.compose import CRITERIA, CRITERIA_POSITIVE
+from pipeline.frame import account_frame
+from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixture)
+    FRIENDLY,
+    demo_project,
+    demo_scores,
+    fitted_toy_model,
+    toy_tables,
+)
+
+# --------------------------------------------------------------------------- the numbers
+
+
+def brute_force_shapley(f, x, background, groups):
+    """Shapley values by averaging marginal contributions over every order of the groups."""
+    names = list(groups)
+
+    def value(coalition):
+        rows = background.copy()
+        for g in coalition:
+            rows[:, groups[g]] = x[groups[g]]
+        return f(rows).mean()
+
+    phi = dict.fromkeys(names, 0.0)
+    orders = list(itertools.permutations(names))
+    for order in orders:
+        present = []
+        for g in order:
+            before = value(present)
+            present.append(g)
+            phi[g] += value(present) - before
+    return np.array([phi[g] / len(orders) for g in names])
+
+
+def nonlinear(z):
+    return np.tanh(z[:, 0] * z[:, 3]) + z[:, 1] ** 2 - 0.5 * z[:, 2] * z[:, 4] + np.sin(z[:, 5])
+
+
+GROUPS = {"bot": np.array([0, 5]), "ratio": np.array([1]), "bio": np.array([2, 3]),
+          "topic": np.array([4])}
+
+
+def test_group_shapley_equals_brute_force_and_adds_up():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 6))
+    background = rng.normal(size=(12, 6))
+    phi, base, fx = explain.group_shapley(nonlinear, X, background, GROUPS, max_rows=50)
+    for i in range(len(X)):
+        np.testing.assert_allclose(phi[i], brute_force_shapley(nonlinear, X[i], background,
+                                                               GROUPS), atol=1e-12)
+    assert base == pytest.approx(nonlinear(background).mean())
+    np.testing.assert_allclose(phi.sum(axis=1), fx - base, atol=1e-12)  # efficiency
+
+
+@pytest.mark.slow  # not a real model, but shap compiles its numba kernels first (~10 s)
+def test_group_shapley_matches_shap_exact_explainer_on_the_group_game():
+    """shap's reference ExactExplainer, run on the six-player game of the criteria."""
+    shap = pytest.importorskip("shap")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(1)
+    groups = {c: np.arange(2 * i, 2 * i + 2) for i, c in enumerate(explain.CRITERION_ORDER)}
+    X_train = rng.normal(size=(300, 12))
+    y = (X_train[:, 0] * X_train[:, 5] + X_train[:, 8] - X_train[:, 11] ** 2 > 0).astype(int)
+    clf = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X_train, y)
+
+    def f(z):
+        return explain.log_odds(clf.predict_proba(z)[:, 1])
+
+    X, background = X_train[:3], X_train[100:116]
+    phi, base, _ = explain.group_shapley(f, X, background, groups)
+
+    # Player j's value -1 means "criterion j from x"; b means "from background row b".
+    def game(x):
+        def g(switches):
+            switches = switches.astype(int)
+            rows = np.empty((len(switches), 12))
+            for j, cols in enumerate(groups.values()):
+                from_x = switches[:, j] < 0
+                rows[np.ix_(from_x, cols)] = x[cols]
+                rows[np.ix_(~from_x, cols)] = background[switches[~from_x, j]][:, cols]
+            return f(rows)
+        return g
+
+    masker_data = np.repeat(np.arange(len(background))[:, None], 6, axis=1).astype(float)
+    for i, x in enumerate(X):
+        explainer = shap.explainers.Exact(game(x), shap.maskers.Independent(masker_data,
+                                                                            max_samples=16))
+        values = explainer(np.full((1, 6), -1.0)).values[0]
+        np.testing.assert_allclose(phi[i], values, atol=1e-9)
+    assert np.isfinite(base)
+
+
+def test_linear_model_contributions_are_coef_times_centred_features():
+    model = fitted_toy_model()
+    accounts, posts, _ = toy_tables(30, seed=5)
+    frame = account_frame(accounts, posts, max_posts=30)
+    features = explain.feature_matrix(model, frame)
+    background = features[:10]
+    attribution = explain.attribute(model, features, background)
+
+    pipe = model[-1].estimator_          # StandardScaler -> LogisticRegression
+    scale, logreg = pipe[0], pipe[-1]
+    weight = logreg.coef_[0] / scale.scale_
+    exact = weight * (features - background.mean(axis=0))
+    groups = explain.criterion_groups(model[:-1].get_feature_names_out())
+    for crit, cols in groups.items():
+        np.testing.assert_allclose(attribution.values[crit], exact[:, cols].sum(axis=1),
+                                   atol=1e-9)
+    np.testing.assert_allclose(attribution.values.sum(axis=1),
+                               attribution.log_odds - attribution.base, atol=1e-9)
+    np.testing.assert_allclose(attribution.probability, model.predict_proba(frame)[:, 1])
+
+
+def test_removing_the_toxic_posts_raises_the_probability_as_the_reason_says():
+    model = fitted_toy_model()
+    accounts, posts, _ = toy_tables(8)
+    frame = account_frame(accounts, posts, max_posts=30)
+    background = explain.feature_matrix(model, frame)
+    scores = explain.explain_frame(model, frame, background, 0.1,
+                                   explain.Overrides(frozenset(), frozenset()))
+    toxic = scores.index[scores["reason_1"].str.startswith(CRITERIA["toxicity"])][0]
+    assert scores.loc[toxic, "contrib_toxicity"] < 0
+
+    cleaned = frame.copy()
+    cleaned.at[toxic, "posts"] = [{**p, "text": FRIENDLY[j % 4]} if any(
+        w in p["text"] for w in ("idiot", "moron")) else p
+        for j, p in enumerate(frame.at[toxic, "posts"])]
+    after = explain.explain_frame(model, cleaned, background, 0.1,
+                                  explain.Overrides(frozenset(), frozenset()))
+    assert after.loc[toxic, "probability"] > scores.loc[toxic, "probability"]
+    assert after.loc[toxic, "contrib_toxicity"] > scores.loc[toxic, "contrib_toxicity"]
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_verdict_bands_around_the_threshold():
+    p = np.array([0.0, 0.39, 0.4, 0.5, 0.59, 0.6, 1.0])
+    assert explain.verdict(p, 0.5, 0.1).tolist() == [SKIP, SKIP, REVIEW, REVIEW, REVIEW, FOLLOW,
+                                                     FOLLOW]
+    assert explain.verdict(p, 0.5, 0.0).tolist() == [SKIP, SKIP, SKIP, FOLLOW, FOLLOW, FOLLOW,
+                                                     FOLLOW]
+
+
+@pytest.mark.parametrize("handle, account_id, expected", [
+    ("Alice", "1", explain.ALLOW), ("@alice", "9", explain.ALLOW), ("bob", "42", explain.NEVER),
+    ("carol", "2", ""), (None, "42", explain.NEVER),
+])
+def test_overrides_match_handles_any_case_and_account_ids(handle, account_id, expected):
+    from pipeline.config import UserConfig
+
+    lists = explain.Overrides.from_user(UserConfig(allow_list=["@ALICE"], never_list=["42"]))
+    assert lists.of(handle, account_id) == expected
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def test_reasons_lead_with_the_verdicts_direction_and_drop_noise():
+    c = pd.Series({"bot": 0.8, "language": -0.02, "bio": -1.5, "ratio": 0.3, "toxicity": -0.4,
+                   "topic": np.nan})
+    assert explain.ranked_reasons(c, SKIP) == ["bio", "toxicity", "bot", "ratio"]
+    assert explain.ranked_reasons(c, FOLLOW) == ["bot", "ratio", "bio", "toxicity"]
+    assert explain.ranked_reasons(c, REVIEW) == ["bio", "bot", "toxicity", "ratio"]
+
+
+def test_phrases_are_the_persons_words_both_ways():
+    for crit in CRITERIA:
+        assert explain.phrase(crit, -0.5) == CRITERIA[crit]
+        assert explain.phrase(crit, 0.5) == CRITERIA_POSITIVE[crit]
+        text = explain.reason_text(crit, -1.0, "some evidence")
+        assert text == f"{CRITERIA[crit]} — some evidence"
+        assert explain.criterion_of_phrase(text) == crit
+    assert explain.criterion_of_phrase("anything else") is None
+
+
+def test_evidence_sentences_from_each_extractors_columns():
+    bio = pd.DataFrame({"bio_status": ["empty", "only emoji/links/hashtags/mentions",
+                                       "says something"],
+                        "bio": [None, "🍞🚲 linktr.ee/x", "Home baker in Berlin"]})
+    assert explain.evidence_sentences("bio", bio) == [
+        "empty bio", 'bio holds only emoji/links/hashtags/mentions: "🍞🚲 linktr.ee/x"',
+        'bio: "Home baker in Berlin"']
+    tox = pd.DataFrame({"n_texts": [30, 0], "n_toxic": [3, 0], "max_score": [0.934, 0.0],
+                        "most_toxic_text": ["x", None], "most_toxic_kind": ["post", None],
+                        "most_toxic_date": ["2026-03-02T10:00:00+00:00", None]})
+    assert explain.evidence_sentences("toxicity", tox) == [
+        "max toxicity 0.93 in a post of 2026-03-02; 3 of 30 texts toxic", "no texts to judge"]
+    topic = pd.DataFrame({"n_posts": [12, 0], "similarity": [0.123, 0.0],
+                          "most_relevant_post": ["Fed the starter", None]})
+    assert explain.evidence_sentences("topic", topic) == [
+        'similarity 0.12 to my posts over 12 posts; closest: "Fed the starter"',
+        "no posts to compare with mine"]
+    ready = pd.DataFrame({"evidence": ["follows 12, followed by 5,400: ratio 0.002"],
+                          "x": [1]})
+    assert explain.evidence_sentences("ratio", ready) == ["follows 12, followed by 5,400: "
+                                                          "ratio 0.002"]
+    summary = pd.DataFrame({"summary": ["27 of 30 posts in Russian"]})
+    assert explain.evidence_sentences("language", summary) == ["27 of 30 posts in Russian"]
+
+
+def test_shapley_weights_sum_to_one_per_player():
+    member, W = explain._shapley_weights(6)
+    # Each player's positive weights over the coalitions that contain it sum to 1.
+    assert np.allclose(np.where(member, W, 0).sum(axis=0), 1.0)
+    assert np.allclose(np.where(~member, W, 0).sum(axis=0), -1.0)
+    assert W.shape == (64, 6)
+    assert math.isclose(W[0, 0], -1 / 6)
+
+
+# --------------------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_real_model_attributions_add_up_and_equal_the_linear_contributions(demo_project):  # noqa: F811 (fixtures)
+    from pipeline import score as scoring
+    from pipeline.tracking import load_model
+
+    cfg = demo_project.cfg
+    model = load_model(cfg, str(cfg.train.model_dir))
+    assert cfg.train.classifier == "logreg" and cfg.train.calibration is None
+    frame = scoring.training_sample(cfg, 40)
+    features = explain.feature_matrix(model, frame)
+    background = explain.background_rows(cfg, model, size=15)
+    attribution = explain.attribute(model, features, background)
+    np.testing.assert_allclose(attribution.values.sum(axis=1),
+                               attribution.log_odds - attribution.base, atol=1e-8)
+
+    pipe = model[-1].estimator_
+    weight = pipe[-1].coef_[0] / pipe[0].scale_
+    exact = weight * (features - background.mean(axis=0))
+    groups = explain.criterion_groups(model[:-1].get_feature_names_out())
+    assert set(groups) == set(CRITERIA)
+    for crit, cols in groups.items():
+        np.testing.assert_allclose(attribution.values[crit], exact[:, cols].sum(axis=1),
+                                   atol=1e-8)
+
+
+@pytest.mark.slow
+def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, demo_scores):  # noqa: F811 (fixtures)
+    """Accounts whose top reason against is their posts' toxicity or their empty bio: clean
+    the posts / write a bio, score again with the real pipeline, and the probability rises."""
+    from pipeline import score as scoring
+    from pipeline.tracking import load_model
+
+    cfg = demo_project.cfg
+    model = load_model(cfg, str(cfg.train.model_dir))
+    scores = scoring.read_scores(demo_scores)
+    toxicity = model.named_steps["features"].named_transformers_["toxicity"]
+
+    def is_toxic(text: str) -> bool:
+        return toxicity.evidence(pd.Series([[{"text": text, "kind": "post"}]]))[
+            "max_score"].iloc[0] >= 0.5
+
+    checked = {"toxicity": 0, "bio": 0}
+    for crit, fix in (("toxicity", "posts"), ("bio", "bio")):
+        hits = scores[scores["reason_1"].fillna("").str.startswith(CRITERIA[crit] + " — ")]
+        assert len(hits), f"the demo has accounts skipped for {crit}"
+        frame = scoring.ingested_frame(cfg, hits["account_id"].head(3).tolist())
+        fixed = frame.copy()
+        for i in fixed.index:
+            if fix == "posts":
+                fixed.at[i, "posts"] = [
+                    {**p, "text": "Lovely sourdough bake this morning, thanks for the tips!"}
+                    if is_toxic(p["text"]) else p for p in frame.at[i, "posts"]]
+            else:
+                fixed.at[i, "bio"] = "Home baker and bike tourer in Leipzig, growing veg."
+        before = model.predict_proba(frame)[:, 1]
+        after = model.predict_proba(fixed)[:, 1]
+        assert (after > before).all(), (crit, before, after)
+        checked[crit] += len(frame)
+    assert all(checked.values())
+
+
+@pytest.mark.slow
+def test_explain_command_prints_reasons_evidence_and_overrides(demo_project, demo_scores):  # noqa: F811 (fixtures)
+    import yaml
+    from typer.testing import CliRunner
+
+    from pipeline import score as scoring
+    from pipeline.cli import app
+
+    scores = scoring.read_scores(demo_scores)
+    row = scores.sort_values("contrib_toxicity").iloc[0]
+    params = yaml.safe_load(demo_project.params.read_text())
+    params["user"]["never_list"] = [str(row["handle"]).upper()]
+    listed = demo_project.root / "params-never.yaml"
+    listed.write_text(yaml.safe_dump(params))
+    result = CliRunner().invoke(app, ["explain", f"@{row['handle']}", "--params", str(listed)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert f"@{row['handle']}" in out
+    assert "your posts look offensive" in out and "max toxicity" in out
+    assert "override: on your never-follow list" in out
+    assert "SKIP" in out
+    assert "The pushes add up to" in out

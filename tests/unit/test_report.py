@@ -1,0 +1,130 @@
+"""``followback report``: one self-contained, escaped page (the browser test drives it)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import report
+from pipeline import score as scoring
+from pipeline.config import Source
+from tests.unit.test_score import (
+    fitted_toy_model,
+    toy_config,
+    toy_tables,
+    write_inputs,
+    write_params,
+)
+
+# A 1x1 PNG, as evaluate and trends would write bigger ones.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQG"
+                       "Ajr+ckQAAAABJRU5ErkJggg==")
+EVALUATION = {
+    "threshold": 0.5,
+    "cv": {"model": {"roc_auc": 0.91, "pr_auc": 0.88, "f1": 0.8, "mcc": 0.6, "accuracy": 0.82,
+                     "brier": 0.12},
+           "rules": {"roc_auc": 0.7, "pr_auc": 0.6, "f1": 0.5, "mcc": 0.3, "accuracy": 0.66,
+                     "brier": 0.3},
+           "majority": {"roc_auc": 0.5, "pr_auc": 0.4, "f1": 0.0, "mcc": 0.0, "accuracy": 0.6,
+                        "brier": 0.24}},
+    "importance": {"topic": 0.12, "toxicity": 0.08, "bio": 0.03, "ratio": 0.01, "bot": 0.0,
+                   "language": -0.01},
+}
+
+
+@pytest.fixture
+def project(tmp_path):
+    cfg = toy_config(tmp_path)
+    cfg.user.never_list = ["user6"]
+    accounts, posts, _ = toy_tables(30)
+    accounts.loc[2, "bio"] = "<script>alert('bio')</script> & <b>bold</b>"
+    accounts.loc[3, "display_name"] = '"><img src=x onerror=alert(1)>'
+    accounts.loc[4, "handle"] = "user4<svg onload=alert(2)>"
+    folder = write_inputs(tmp_path / "in", accounts, posts)
+    scoring.score(cfg, cfg.score.out, [Source(path=folder)], model=fitted_toy_model(),
+                  model_id="toy")
+    cfg.evaluate.metrics.parent.mkdir(parents=True)
+    cfg.evaluate.metrics.write_text(json.dumps(EVALUATION))
+    cfg.train.metrics.write_text(json.dumps({"classifier": "logreg", "n_decisions": 80,
+                                             "cv_roc_auc": 0.91, "holdout_roc_auc": 0.87}))
+    cfg.evaluate.plots_dir.mkdir()
+    (cfg.evaluate.plots_dir / "evaluation.png").write_bytes(PNG)
+    return cfg
+
+
+def test_account_text_is_escaped_everywhere(project):
+    html = report.build(project, scoring.read_scores(project.score.out))
+    assert html.count("<script") == 1  # the page's own
+    assert "<img" not in html.replace('<img alt="ROC', "")  # only the evaluation plot
+    assert "&lt;script&gt;alert(&#39;bio&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" \
+        in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<svg" not in html and "@user4&lt;svg onload=alert(2)&gt;" in html
+    assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+
+
+def test_page_is_self_contained_with_a_strict_policy(project):
+    html = report.build(project, scoring.read_scores(project.score.out))
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)
+    assert "<link" not in html
+    script = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert f"script-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy
+    assert f"data:image/png;base64,{base64.b64encode(PNG).decode()}" in html
+
+
+def test_metrics_importance_overrides_and_counts_are_shown(project):
+    scores = scoring.read_scores(project.score.out)
+    html = report.build(project, scores)
+    assert "0.910" in html and "rules" in html and "majority" in html
+    assert "logreg trained on 80 of your decisions" in html
+    for crit in ("bot", "language", "bio", "ratio", "toxicity", "topic"):
+        assert f'<tr data-criterion="{crit}">' in html
+    assert "override: on your never-follow list" in html
+    n_skip = int((scores["verdict"] == "skip").sum())
+    assert f"<strong>{n_skip}</strong> skip" in html
+
+
+def test_accounts_most_uncertain_first_and_capped(project):
+    project.report.max_accounts = 10
+    scores = scoring.read_scores(project.score.out)
+    rows = report.account_rows(scores, scoring.pd.DataFrame(
+        {"account_id": ["1002"], "follow_back": [True]}), project.report.max_accounts)
+    assert len(rows) == 10
+    from pipeline.review import uncertainty
+
+    expected = scores.loc[uncertainty(scores).sort_values(kind="stable").index[:10],
+                          "account_id"].tolist()
+    assert [r["account_id"] for r in rows] == expected
+    html = report.build(project, scores)
+    assert "the 10 most uncertain of 30" in html
+    for r in rows:
+        assert set(r["against"]) <= {"bot", "language", "bio", "ratio", "toxicity", "topic"}
+
+
+def test_report_command_writes_the_page(project, tmp_path):
+    from pipeline.cli import app
+
+    params = write_params(project, tmp_path / "params.yaml")
+    result = CliRunner().invoke(app, ["report", "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    html = project.report.out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert 'id="account-list"' in html
+
+
+def test_report_without_scores_says_what_to_run(tmp_path):
+    from pipeline.cli import app
+
+    cfg = toy_config(tmp_path)
+    params = write_params(cfg, tmp_path / "params.yaml")
+    result = CliRunner().invoke(app, ["report", "--params", str(params)])
+    assert result.exit_code == 2
+    assert "run `followback score` first" in result.output

@@ -1,0 +1,108 @@
+"""``followback review``: most uncertain first, answers kept at once, lists respected."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import decide, io, review, schema
+from pipeline import score as scoring
+from pipeline.config import Source
+from pipeline.explain import log_odds
+from tests.unit.test_score import (
+    fitted_toy_model,
+    toy_config,
+    toy_tables,
+    write_inputs,
+    write_params,
+)
+
+MARKUP_BIO = "[bold red]Totally real[/] account [link=http://x]click[/link]"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A toy project: 24 scored accounts, two already decided, one on each list."""
+    cfg = toy_config(tmp_path)
+    cfg.user.allow_list = ["user5"]
+    cfg.user.never_list = ["1006"]
+    accounts, posts, _ = toy_tables(24)
+    accounts.loc[7, "bio"] = MARKUP_BIO
+    folder = write_inputs(tmp_path / "in", accounts, posts)
+    scoring.score(cfg, cfg.score.out, [Source(path=folder)], model=fitted_toy_model(),
+                  model_id="toy")
+    io.write_table(schema.to_frame("decisions", [
+        {"account_id": "1000", "follow_back": True}, {"account_id": "1001", "follow_back": False},
+    ]), io.table_path(cfg.ingest.out_dir, "decisions"))
+    return cfg, write_params(cfg, tmp_path / "params.yaml")
+
+
+def invoke(params, answers: str, *args: str):
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["review", "--params", str(params), *args],
+                                input=answers, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def expected_queue(cfg):
+    scores = scoring.read_scores(cfg.score.out)
+    todo = scores[~scores["account_id"].isin({"1000", "1001", "1005", "1006"})]
+    distance = abs(log_odds(todo["probability"]) - log_odds(todo["threshold"]))
+    return todo.assign(d=distance).sort_values("d", kind="stable")
+
+
+def test_queue_is_undecided_unlisted_and_most_uncertain_first(project):
+    cfg, _ = project
+    scores = scoring.read_scores(cfg.score.out)
+    todo = review.queue(scores, decide.known_decisions(cfg))
+    assert todo["account_id"].tolist() == expected_queue(cfg)["account_id"].tolist()
+    assert len(todo) == 24 - 4
+    d = review.uncertainty(todo).to_numpy()
+    assert (d[1:] >= d[:-1]).all()
+
+
+def test_answers_are_saved_as_given_and_quitting_keeps_them(project):
+    cfg, params = project
+    order = expected_queue(cfg)["account_id"].tolist()
+    result = invoke(params, "f\ns\nn\nq\n")
+    saved = decide.read_decisions(cfg.report.decisions_out).set_index("account_id")
+    assert saved["follow_back"].to_dict() == {order[0]: "true", order[1]: "false"}
+    assert "answered 2 (1 follow back, 1 skip), 1 left for later" in result.output
+    # The lists are shown as such, not asked.
+    assert "1 on your allow list, decided by it and not asked: @user5" in result.output
+    assert "1 on your never-follow list" in result.output
+
+    # The next session starts with what is still undecided.
+    again = invoke(params, "s\nq\n")
+    saved = decide.read_decisions(cfg.report.decisions_out).set_index("account_id")
+    assert saved.loc[order[2], "follow_back"] == "false"
+    assert f"1/{len(order) - 2}" in again.output
+
+
+def test_end_of_input_midway_keeps_the_answers(project):
+    cfg, params = project
+    invoke(params, "f\nf\n")  # then the input ends, as a closed terminal would
+    assert len(decide.read_decisions(cfg.report.decisions_out)) == 2
+
+
+def test_a_wrong_key_is_asked_again(project):
+    cfg, params = project
+    result = invoke(params, "x\nf\nq\n")
+    assert "Please select one of the available options" in result.output
+    assert len(decide.read_decisions(cfg.report.decisions_out)) == 1
+
+
+def test_notes_and_limit(project):
+    cfg, params = project
+    invoke(params, "s\nlooks like spam\nf\n\n", "--notes", "--limit", "2")
+    saved = decide.read_decisions(cfg.report.decisions_out)
+    assert saved["note"].tolist() == ["looks like spam", ""]
+
+
+def test_account_text_is_shown_literally_not_as_markup(project):
+    cfg, params = project
+    result = invoke(params, "n\n" * 24)
+    assert "[bold red]Totally real[/] account [link=http://x]click[/link]" in \
+        " ".join(result.output.split())
