@@ -32,14 +32,14 @@ def rule_flags(features: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     followers = features["raw__followers_count"].astype("Float64").fillna(0)
     following = features["raw__following_count"].astype("Float64").fillna(0)
     ratio = (following + 1) / (followers + 1)
-    has_posts = features["language__no_posts"] < 0.5 if "language__no_posts" in features else True
+    has_posts = features["language__lang_no_posts"] < 0.5
     flags = pd.DataFrame(index=features.index)
     flags["ratio"] = ((followers >= rules.min_followers_for_ratio)
                       & (ratio < rules.min_ratio)).astype(bool)
     flags["bio"] = (features["bio__bio_meaningful"] < 0.5) if rules.skip_empty_bio else False
     flags["private"] = (features["raw__is_private"].fillna(False).astype(bool)
                         if rules.skip_private else False)
-    flags["language"] = has_posts & (features["language__read_share"] < rules.min_read_share)
+    flags["language"] = has_posts & (features["language__lang_readable_share"] < rules.min_read_share)
     flags["toxicity"] = features["toxicity__toxicity_max"] > rules.max_toxicity
     flags["topic"] = has_posts & (features["topic__topic_centroid_cos"] < rules.min_relevance)
     return flags.astype(bool)

@@ -76,11 +76,43 @@ def post_texts(posts: list[dict] | None, kinds: tuple[str, ...] = schema.POST_KI
     return [p["text"] for p in posts if p.get("text") and p.get("kind", "post") in kinds]
 
 
-def load_account_frame(cfg, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def churn_counts_as_of(snapshots: pd.DataFrame, as_of: pd.Series) -> pd.DataFrame:
+    """Churn counts of each account from only the snapshots taken up to its own cutoff.
+
+    Training must see what the person could see when deciding: a follow-back shows in the
+    snapshots only *after* the decision, so counts over all snapshots would hand the model its
+    label. ``as_of`` maps account_id -> cutoff time (e.g. ``decided_at``); an account whose
+    cutoff precedes every snapshot gets null counts, as with no snapshots at all. Runs
+    :func:`pipeline.churn.detect` once per distinct snapshot prefix, not once per account.
+    """
+    from pipeline import churn
+
+    times = sorted(snapshots["taken_at"].unique())
+    cutoffs = pd.to_datetime(as_of, utc=True)
+    # index of the last snapshot at or before each cutoff (-1: none)
+    position = pd.Series(
+        pd.Index(times).searchsorted(cutoffs.to_numpy(), side="right") - 1, index=as_of.index
+    )
+    parts = []
+    for k, ids in position.groupby(position):
+        if k < 0:
+            continue
+        prefix = snapshots[snapshots["taken_at"] <= times[k]]
+        counts = churn.detect(prefix).counts
+        parts.append(counts[counts["account_id"].isin(ids.index)])
+    if not parts:
+        return pd.DataFrame(columns=["account_id", *CHURN_COLUMNS])
+    return pd.concat(parts, ignore_index=True)[["account_id", *CHURN_COLUMNS]]
+
+
+def load_account_frame(
+    cfg, tables: dict[str, pd.DataFrame] | None = None, as_of: pd.Series | None = None
+) -> pd.DataFrame:
     """The model input frame of every ingested account, with churn counts from the snapshots.
 
     ``tables`` may hold already loaded contract tables (``accounts``, ``posts``, ``snapshots``);
-    the rest is read from ``ingest.out_dir``.
+    the rest is read from ``ingest.out_dir``. With ``as_of`` (account_id -> time), churn counts
+    use only the snapshots up to each account's time (see :func:`churn_counts_as_of`).
     """
     from pipeline import churn, io
 
@@ -89,7 +121,11 @@ def load_account_frame(cfg, tables: dict[str, pd.DataFrame] | None = None) -> pd
         if name not in tables:
             tables[name] = io.read_table(cfg.ingest.out_dir, name)
     counts = None
-    if len(tables["snapshots"]):
-        counts = churn.detect(tables["snapshots"]).counts
+    snapshots = tables["snapshots"]
+    if len(snapshots):
+        if as_of is not None:
+            counts = churn_counts_as_of(snapshots, as_of)
+        else:
+            counts = churn.detect(snapshots).counts
     return account_frame(tables["accounts"], tables["posts"], counts,
                          max_posts=cfg.features.max_posts)

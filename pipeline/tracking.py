@@ -131,7 +131,16 @@ def data_tags(cfg) -> dict[str, str]:
 
 
 def input_example(X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    return X.head(n).reset_index(drop=True)
+    """A few training rows for the MLflow signature, counts as floats.
+
+    MLflow's schema types integers as non-nullable ``long``; counts that a platform does not
+    publish are null, so the signature declares them ``double`` (the extractors take either).
+    """
+    example = X.head(n).reset_index(drop=True)
+    for col in example.columns:
+        if str(example[col].dtype) == "Int64":
+            example[col] = example[col].astype("float64")
+    return example
 
 
 def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str, str | None]:

@@ -53,8 +53,12 @@ def load_training_data(cfg: Config) -> TrainingData:
     data_dir = cfg.ingest.out_dir
     tables = {name: io.read_table(data_dir, name)
               for name in ("accounts", "posts", "snapshots", "decisions", "own_posts")}
-    frame = load_account_frame(cfg, tables)
     decisions = tables["decisions"]
+    # Churn counts as the person could see them when deciding (no label leak); an undated
+    # decision sees every snapshot.
+    last = tables["snapshots"]["taken_at"].max() if len(tables["snapshots"]) else pd.NaT
+    as_of = decisions.set_index("account_id")["decided_at"].fillna(last)
+    frame = load_account_frame(cfg, tables, as_of=as_of)
     known = decisions["account_id"].isin(frame["account_id"])
     decided = frame.merge(decisions[known][["account_id", "follow_back", "decided_at"]],
                           on="account_id", how="inner", validate="one_to_one")

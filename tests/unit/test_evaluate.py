@@ -17,8 +17,8 @@ def _features(**cols) -> pd.DataFrame:
         "raw__following_count": pd.array([120, 12, 40, 280], dtype="Int64"),
         "raw__is_private": pd.array([False, False, True, False], dtype="boolean"),
         "bio__bio_meaningful": [1.0, 1.0, 1.0, 0.0],
-        "language__read_share": [1.0, 1.0, 1.0, 0.1],
-        "language__no_posts": [0.0, 0.0, 1.0, 0.0],
+        "language__lang_readable_share": [1.0, 1.0, 1.0, 0.1],
+        "language__lang_no_posts": [0.0, 0.0, 1.0, 0.0],
         "toxicity__toxicity_max": [0.01, 0.02, 0.0, 0.9],
         "topic__topic_centroid_cos": [0.6, 0.5, 0.0, 0.05],
     }
