@@ -46,7 +46,7 @@ def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
 
     client = MlflowClient(cfg.mlflow.tracking_uri)
     version = client.get_model_version_by_alias(cfg.mlflow.registered_model, cfg.mlflow.alias)
-    assert version.version == "1"
+    assert str(version.version) == "1"
     model = load_model(cfg)  # models:/followback@champion
     frame = load_account_frame(cfg).head(25)
     proba = model.predict_proba(frame)[:, 1]
