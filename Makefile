@@ -29,6 +29,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/features.py
+	$(BIN)/python bench/score.py
+	$(BIN)/python bench/train.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
