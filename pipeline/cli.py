@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
 from collections.abc import Callable
 
 import typer
@@ -20,8 +19,9 @@ from pipeline.console import FollowbackError, console
 app = typer.Typer(
     name="followback",
     help="Learn which of your followers you would follow back, and say why.\n\n"
-    "Stages run in this order: demo -> ingest -> featurize -> train -> evaluate -> score -> "
-    "report. `dvc repro` runs them all from params.yaml.",
+    "Stages run in this order: demo -> ingest -> churn -> featurize -> train -> evaluate -> "
+    "score -> trends -> report. `dvc repro` runs them all from params.yaml; `decide` and "
+    "`review` record your own verdicts for the next training run.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
@@ -62,11 +62,7 @@ def _friendly(func: Callable) -> Callable:
 
 
 for _name, _module in COMMANDS:
-    if importlib.util.find_spec(_module) is None:
-        continue  # stage not built yet
-    _cli = getattr(importlib.import_module(_module), "cli", None)
-    if _cli is not None:
-        app.command(_name)(_friendly(_cli))
+    app.command(_name)(_friendly(importlib.import_module(_module).cli))
 
 
 if __name__ == "__main__":

@@ -1553,8 +1553,10 @@ def cli(
         typer.Option("--seed", help="Random seed (default: demo.seed, else base.seed)."),
     ] = None,
 ) -> None:
-    """Write the demo dataset: one persona's followers, their posts, her past decisions and a
-    year of monthly follower snapshots, plus a truth file of what was planted."""
+    """Write the demo dataset: a persona's followers, posts, decisions and follower snapshots.
+
+    Also writes a truth file of what was planted (bots, tricksters, topic effects), so tests and
+    the README can check what the pipeline finds against what is really there."""
     from rich.table import Table
 
     cfg = load_config(params)

@@ -39,7 +39,8 @@ def rule_flags(features: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     flags["bio"] = (features["bio__bio_meaningful"] < 0.5) if rules.skip_empty_bio else False
     flags["private"] = (features["raw__is_private"].fillna(False).astype(bool)
                         if rules.skip_private else False)
-    flags["language"] = has_posts & (features["language__lang_readable_share"] < rules.min_read_share)
+    read_share = features["language__lang_readable_share"]
+    flags["language"] = has_posts & (read_share < rules.min_read_share)
     flags["toxicity"] = features["toxicity__toxicity_max"] > rules.max_toxicity
     flags["topic"] = has_posts & (features["topic__topic_centroid_cos"] < rules.min_relevance)
     return flags.astype(bool)

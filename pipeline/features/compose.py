@@ -51,10 +51,9 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
     from pipeline.features.bio import BioEmbedding
     from pipeline.features.bot import BotLikeness
     from pipeline.features.language import Readability
+    from pipeline.features.ratio import FollowRatio
     from pipeline.features.topic import TopicSimilarity
     from pipeline.features.toxicity import Toxicity
-
-    from pipeline.features.ratio import FollowRatio
 
     f = cfg.features
     cache_dir = str(cfg.base.cache_dir) if cfg.base.cache_dir else None
