@@ -23,7 +23,7 @@ app = typer.Typer(
     "score -> trends -> report. `dvc repro` runs them all from params.yaml; `decide` and "
     "`review` record your own verdicts for the next training run.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
