@@ -131,15 +131,21 @@ def data_tags(cfg) -> dict[str, str]:
 
 
 def input_example(X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """A few training rows for the MLflow signature, counts as floats.
+    """A few training rows for the MLflow signature, counts as floats, times as naive UTC.
 
     MLflow's schema types integers as non-nullable ``long``; counts that a platform does not
     publish are null, so the signature declares them ``double`` (the extractors take either).
+    Its ``datetime`` type holds only timezone-naive values (an aware example fails MLflow's
+    serving-input check); the extractors read naive times as UTC, so the example is the same
+    moment without the zone.
     """
     example = X.head(n).reset_index(drop=True)
     for col in example.columns:
-        if str(example[col].dtype) == "Int64":
+        dtype = example[col].dtype
+        if str(dtype) == "Int64":
             example[col] = example[col].astype("float64")
+        elif isinstance(dtype, pd.DatetimeTZDtype):
+            example[col] = example[col].dt.tz_convert("UTC").dt.tz_localize(None)
     return example
 
 

@@ -46,3 +46,39 @@ def test_precision_at_recall_keeps_the_recall_floor():
     higher = p[p > t].min() if (p > t).any() else None
     if higher is not None:
         assert ((p >= higher) & (y == 1)).sum() / (y == 1).sum() < 0.9
+
+
+def test_mlflow_input_example_is_naive_utc_and_means_the_same_to_the_bot_features():
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from mlflow.models.utils import _enforce_schema
+
+    from pipeline.features.bot import profile_features
+    from pipeline.tracking import input_example
+
+    X = pd.DataFrame({
+        "handle": ["maya", "bot123"],
+        "display_name": ["Maya", None],
+        "bio": ["bread", None],
+        "followers_count": pd.array([10, None], dtype="Int64"),
+        "following_count": pd.array([20, 5000], dtype="Int64"),
+        "posts_count": pd.array([300, 2], dtype="Int64"),
+        "likes_count": pd.array([None, None], dtype="Int64"),
+        "listed_count": pd.array([None, None], dtype="Int64"),
+        "created_at": pd.to_datetime(["2019-03-01T10:00:00+02:00", "2024-05-17T00:00:00Z"],
+                                     utc=True),
+        "last_post_at": pd.to_datetime(["2025-01-01T00:00:00Z", None], utc=True),
+        "is_verified": [False, False],
+        "is_bot_flagged": [False, None],
+        "has_default_avatar": [False, True],
+        "url": [None, None],
+    })
+    example = input_example(X)
+    assert example["created_at"].dt.tz is None
+    assert example["created_at"][0] == pd.Timestamp("2019-03-01T08:00:00")
+    assert example["followers_count"].dtype == "float64"
+    # MLflow accepts the example against the signature inferred from it (no tz error) ...
+    _enforce_schema(example, infer_signature(example).inputs)
+    # ... and the extractors read the naive times as UTC: identical features.
+    ref = pd.Timestamp("2026-01-01", tz="UTC")
+    pd.testing.assert_frame_equal(profile_features(example, ref), profile_features(X, ref))
