@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 import typer
 
-from pipeline.config import Config, UserConfig, load_config
+from pipeline.config import Config, RulesConfig, UserConfig, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
-from pipeline.features.compose import CRITERIA, CRITERIA_POSITIVE, criterion_of
+from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE, criterion_of
 
 FOLLOW, SKIP, REVIEW = "follow back", "skip", "review"
 VERDICTS = (FOLLOW, REVIEW, SKIP)
@@ -352,10 +352,80 @@ def overridden_verdict(model_verdict: np.ndarray, override: pd.Series) -> np.nda
 # --------------------------------------------------------------------------- reasons
 
 
-def phrase(criterion: str, contribution: float) -> str:
-    """The person's words for one criterion's push: against (negative) or for (positive)."""
-    words = CRITERIA if contribution < 0 else CRITERIA_POSITIVE
-    return words.get(criterion, criterion)
+BOT_CLAIM = 0.5  # bot score at which "I can't tell if you're real" is said
+
+
+def red_flags(named: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
+    """Whether each criterion's words against following back are true of each account.
+
+    True where the account has the red flag the words name ("you have no about": the bio says
+    nothing), False where it has not, NA where it cannot be told (no posts to judge the tone
+    of). A criterion whose features are not the built-in extractor's has no column. ``named``
+    is the feature step's output with its feature names; the cut-offs are the follower-app
+    rules' (``evaluate.rules``), so the words mean what the baseline means.
+    """
+
+    def col(name: str) -> pd.Series:
+        if name in named.columns:
+            return named[name].astype(float)
+        return pd.Series(np.nan, index=named.index)
+
+    def tri(flag: pd.Series, unknown: pd.Series | None = None) -> pd.Series:
+        out = flag.astype("boolean")
+        if unknown is not None:
+            out[unknown.fillna(False).astype(bool)] = pd.NA
+        return out
+
+    out = pd.DataFrame(index=named.index)
+    score = col("bot__bot_score")
+    out["bot"] = tri(score >= BOT_CLAIM, score.isna())
+    private = col("language__lang_is_private") > 0
+    no_posts = col("language__lang_no_posts") > 0
+    read = col("language__lang_readable_share")
+    out["language"] = tri(private | no_posts | (read < rules.min_read_share),
+                          ~(private | no_posts) & read.isna())
+    meaningful = col("bio__bio_meaningful")
+    out["bio"] = tri(meaningful < 0.5, meaningful.isna())
+    ratio = np.exp(col("ratio__log_following_follower_ratio"))
+    unfollowed = col("ratio__times_unfollowed_after_followback").fillna(0) > 0
+    out["ratio"] = tri((ratio < rules.min_ratio) | unfollowed, ratio.isna() & ~unfollowed)
+    tox = col("toxicity__toxicity_max")
+    out["toxicity"] = tri(tox > rules.max_toxicity,
+                          (col("toxicity__toxicity_no_texts") > 0) | tox.isna())
+    rel = col("topic__topic_max_cluster_cos")
+    out["topic"] = tri(rel < rules.min_relevance, (col("topic__topic_no_posts") > 0) | rel.isna())
+    return _known(out, named)
+
+
+# The feature each criterion's red flag is read from: a model whose extractors give other
+# features (a custom extractor) gets no flag for that criterion, and keeps the plain words.
+_FLAG_FEATURE = {
+    "bot": "bot__bot_score", "language": "language__lang_readable_share",
+    "bio": "bio__bio_meaningful", "ratio": "ratio__log_following_follower_ratio",
+    "toxicity": "toxicity__toxicity_max", "topic": "topic__topic_max_cluster_cos",
+}
+
+
+def _known(flags: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
+    return flags[[c for c in flags.columns if _FLAG_FEATURE[c] in named.columns]]
+
+
+def phrase(criterion: str, contribution: float, red_flag: bool | None = None) -> str:
+    """The person's words for one criterion's push: against (negative) or for (positive).
+
+    Where the words would be false of the account (``red_flag`` False for a push against: "you
+    have no about" for a bio that says something; True for a push for; NA either way, e.g. "your
+    posts are civil" with no posts to judge), the criterion is named with the direction of its push
+    instead: "your about weighs against following back". The model learnt that weight from
+    the person's decisions; the words must not claim a flag the account does not have.
+    """
+    against = contribution < 0
+    said = (CRITERIA if against else CRITERIA_POSITIVE).get(criterion, criterion)
+    if red_flag is None or criterion not in CRITERIA_NEUTRAL:
+        return said
+    if red_flag is not pd.NA and bool(red_flag) == against:
+        return said
+    return f"{CRITERIA_NEUTRAL[criterion]} weighs {'against' if against else 'for'} following back"
 
 
 def criterion_of_phrase(text: str) -> str | None:
@@ -365,6 +435,9 @@ def criterion_of_phrase(text: str) -> str | None:
         for crit, said in words.items():
             if said == head:
                 return crit
+    for crit, noun in CRITERIA_NEUTRAL.items():
+        if head in (f"{noun} weighs against following back", f"{noun} weighs for following back"):
+            return crit
     return None
 
 
@@ -388,8 +461,9 @@ def ranked_reasons(contributions: pd.Series, verdict_: str) -> list[str]:
     return list(order)
 
 
-def reason_text(criterion: str, contribution: float, evidence_text: str | None) -> str:
-    said = phrase(criterion, contribution)
+def reason_text(criterion: str, contribution: float, evidence_text: str | None,
+                red_flag: bool | None = None) -> str:
+    said = phrase(criterion, contribution, red_flag)
     return f"{said} — {evidence_text}" if evidence_text else said
 
 
@@ -400,11 +474,13 @@ def explain_frame(
     margin: float,
     overrides: Overrides,
     features: np.ndarray | None = None,
+    rules: RulesConfig | None = None,
 ) -> pd.DataFrame:
     """Probability, verdict, override, top reasons and contribution per criterion per account.
 
     Columns: ``account_id, handle, display_name, bio, probability, threshold, verdict,
-    override, reason_1..3, contrib_<criterion>`` for the six criteria (log-odds).
+    override, reason_1..3, contrib_<criterion>`` for the six criteria (log-odds). ``rules``
+    (``evaluate.rules``) sets when a reason's words name a red flag (:func:`red_flags`).
     """
     frame = frame.reset_index(drop=True)
     if features is None:
@@ -415,12 +491,15 @@ def explain_frame(
     override = overrides.apply(frame)
     final = overridden_verdict(model_verdict, override)
     proofs = evidence(model, frame)
+    flags = red_flags(pd.DataFrame(features, columns=model[:-1].get_feature_names_out()),
+                      rules or RulesConfig())
     reasons: list[list[str]] = []
     for i in range(len(frame)):
         contrib = attribution.values.iloc[i]
         ranked = ranked_reasons(contrib, model_verdict[i])[:N_REASONS]
-        reasons.append([reason_text(c, contrib[c], _text(proofs.at[i, c]) if c in proofs
-                                    else None) for c in ranked])
+        reasons.append([reason_text(c, contrib[c],
+                                    _text(proofs.at[i, c]) if c in proofs else None,
+                                    flags.at[i, c] if c in flags else None) for c in ranked])
     out = pd.DataFrame({
         "account_id": frame["account_id"].astype("string"),
         "handle": frame["handle"].astype("string"),
@@ -475,8 +554,11 @@ def _bar(value: float, scale: float, width: int = 12) -> str:
     return ("█" * n).rjust(width) if value < 0 else ("█" * n).ljust(width)
 
 
-def render(row: pd.Series, proofs: pd.Series, console_=None) -> None:
-    """Print one account's explanation: verdict, override, every criterion with evidence."""
+def render(row: pd.Series, proofs: pd.Series, console_=None,
+           flags: pd.Series | None = None) -> None:
+    """Print one account's explanation: verdict, override, every criterion with evidence.
+
+    ``flags`` (a row of :func:`red_flags`) keeps the words true of the account."""
     from rich.text import Text
 
     out = console_ or console
@@ -506,7 +588,8 @@ def render(row: pd.Series, proofs: pd.Series, console_=None) -> None:
         line.append(_bar(v, scale) if v < 0 else " " * 12, style="red")
         line.append("|")
         line.append(_bar(v, scale) if v > 0 else " " * 12, style="green")
-        line.append("  " + reason_text(crit, v, _text(proofs.get(crit))))
+        flag = flags.get(crit) if flags is not None else None
+        line.append("  " + reason_text(crit, v, _text(proofs.get(crit)), flag))
         out.print(line)
 
 
@@ -530,10 +613,14 @@ def cli(
     frame = score.ingested_account(cfg, handle)
     model, model_id = score.load_scoring_model(cfg, model_uri)
     background = background_rows(cfg, model)
+    frame = frame.reset_index(drop=True)
+    features = feature_matrix(model, frame)
     row = explain_frame(model, frame, background, cfg.train.threshold.review_margin,
-                        overrides).iloc[0]
-    proofs = evidence(model, frame.reset_index(drop=True)).iloc[0]
-    render(row, proofs)
+                        overrides, features=features, rules=cfg.evaluate.rules).iloc[0]
+    proofs = evidence(model, frame).iloc[0]
+    flags = red_flags(pd.DataFrame(features, columns=model[:-1].get_feature_names_out()),
+                      cfg.evaluate.rules).iloc[0]
+    render(row, proofs, flags=flags)
     total = float(sum(row[contrib_column(c)] for c in CRITERION_ORDER
                       if not pd.isna(row[contrib_column(c)])))
     own = float(log_odds(row["probability"]))

@@ -64,7 +64,7 @@ def _num(value: Any) -> float | None:
 def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int) -> list[dict]:
     """The accounts as the template shows them, the most uncertain first."""
     from pipeline.explain import CRITERION_ORDER, MIN_REASON, criterion_of_phrase
-    from pipeline.features.compose import CRITERIA
+    from pipeline.features.compose import CRITERIA_NEUTRAL
     from pipeline.review import uncertainty
 
     decisions = dict(zip(decided["account_id"].astype(str), decided["follow_back"],
@@ -85,7 +85,7 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int) -> lis
                                 "direction": "" if value is None else
                                 ("against" if value < 0 else "for")})
         scale = max([abs(v) for v in contrib.values() if v is not None] + [1e-9])
-        bars = [{"criterion": c, "label": CRITERIA[c], "value": v,
+        bars = [{"criterion": c, "label": CRITERIA_NEUTRAL[c], "value": v,
                  "width": round(50 * abs(v) / scale, 1)}
                 for c, v in contrib.items() if v is not None]
         decision = decisions.get(str(s["account_id"]))
@@ -115,7 +115,7 @@ def importance(scores: pd.DataFrame, evaluation: dict) -> list[dict]:
     """Per criterion: the holdout ROC-AUC drop when shuffled, and the mean |push| over the
     scored accounts (log-odds)."""
     from pipeline.explain import CRITERION_ORDER
-    from pipeline.features.compose import CRITERIA
+    from pipeline.features.compose import CRITERIA_NEUTRAL
 
     drop = evaluation.get("importance") or {}
     mean_abs = {c: float(scores[f"contrib_{c}"].abs().mean())
@@ -125,7 +125,7 @@ def importance(scores: pd.DataFrame, evaluation: dict) -> list[dict]:
     rows = []
     for c in CRITERION_ORDER:
         d, a = _num(drop.get(c)), mean_abs.get(c)
-        rows.append({"criterion": c, "label": CRITERIA[c], "drop": d, "mean_abs": a,
+        rows.append({"criterion": c, "label": CRITERIA_NEUTRAL[c], "drop": d, "mean_abs": a,
                      "drop_width": 0 if d is None else round(100 * max(d, 0) / top_drop, 1),
                      "abs_width": 0 if a is None else round(100 * a / top_abs, 1)})
     return sorted(rows, key=lambda r: -(r["mean_abs"] or 0))

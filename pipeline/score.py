@@ -700,7 +700,8 @@ def score(
                         with open(tmp, "wb") as fh:
                             np.save(fh, background)
                 rows = explain.explain_frame(model, frame, background,
-                                             cfg.train.threshold.review_margin, overrides)
+                                             cfg.train.threshold.review_margin, overrides,
+                                             rules=cfg.evaluate.rules)
                 rows = conform_scores(rows)
                 rows[FLOAT_COLUMNS] = rows[FLOAT_COLUMNS].round(DECIMALS)
                 io.write_table(rows, _part(work, k))

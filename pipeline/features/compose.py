@@ -29,9 +29,20 @@ CRITERIA_POSITIVE: dict[str, str] = {
     "bot": "you look like a real person",
     "language": "I can read your posts",
     "bio": "your about says who you are",
-    "ratio": "you follow about as many as follow you",
+    "ratio": "you don't play the ratio game",
     "toxicity": "your posts are civil",
     "topic": "your content matches my interests",
+}
+
+# The criterion itself, for a push the words above would misstate: the model learnt from the
+# person's decisions that a bio like this one counts against, though the bio says something.
+CRITERIA_NEUTRAL: dict[str, str] = {
+    "bot": "your profile and posting pattern",
+    "language": "the languages you write in",
+    "bio": "your about",
+    "ratio": "your follower numbers",
+    "toxicity": "the tone of your posts",
+    "topic": "what you post about",
 }
 
 BOT_COLUMNS = [

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import explain
 from pipeline.explain import FOLLOW, REVIEW, SKIP
-from pipeline.features.compose import CRITERIA, CRITERIA_POSITIVE
+from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
 from pipeline.frame import account_frame
 from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixture)
     FRIENDLY,
@@ -186,6 +186,66 @@ def test_phrases_are_the_persons_words_both_ways():
         assert text == f"{CRITERIA[crit]} — some evidence"
         assert explain.criterion_of_phrase(text) == crit
     assert explain.criterion_of_phrase("anything else") is None
+
+
+def named_features(**columns) -> pd.DataFrame:
+    """A feature-step output with only the columns red_flags reads, one row per account."""
+    return pd.DataFrame(columns)
+
+
+def test_red_flags_follow_the_rules_cutoffs_and_say_when_they_cannot_tell():
+    from pipeline.config import RulesConfig
+
+    named = named_features(**{
+        "bot__bot_score": [0.9, 0.1, 0.5],
+        "language__lang_is_private": [0, 0, 1],
+        "language__lang_no_posts": [0, 1, 0],
+        "language__lang_readable_share": [0.2, np.nan, np.nan],
+        "bio__bio_meaningful": [1.0, 0.0, 1.0],
+        "ratio__log_following_follower_ratio": np.log([0.003, 1.2, 0.5]),
+        "ratio__times_unfollowed_after_followback": [0, np.nan, 2],
+        "toxicity__toxicity_max": [0.93, 0.0, 0.2],
+        "toxicity__toxicity_no_texts": [0, 1, 0],
+        "topic__topic_max_cluster_cos": [0.44, 0.0, 0.1],
+        "topic__topic_no_posts": [0, 1, 0],
+    })
+    flags = explain.red_flags(named, RulesConfig())
+    assert flags["bot"].tolist() == [True, False, True]
+    assert flags["language"].tolist() == [True, True, True]   # unreadable, no posts, private
+    assert flags["bio"].tolist() == [False, True, False]
+    assert flags["ratio"].tolist() == [True, False, True]     # 0.003; 1.2; unfollowed twice
+    assert flags["toxicity"].tolist()[::2] == [True, False]
+    assert flags["toxicity"].isna().tolist() == [False, True, False]
+    assert flags["topic"].tolist()[::2] == [False, True]
+    assert flags["topic"].isna().tolist() == [False, True, False]
+
+
+def test_words_that_would_be_false_of_the_account_name_the_criterion_instead():
+    # A push against for a bio that says something: not "you have no about".
+    assert explain.phrase("bio", -0.8, False) == "your about weighs against following back"
+    assert explain.phrase("bio", -0.8, True) == CRITERIA["bio"]
+    # A push for with a bot score of 0.75: not "you look like a real person".
+    assert explain.phrase("bot", 0.4, True) == \
+        "your profile and posting pattern weighs for following back"
+    assert explain.phrase("bot", 0.4, False) == CRITERIA_POSITIVE["bot"]
+    # Nothing to judge the tone by: neither "offensive" nor "civil".
+    for push in (-0.3, 0.3):
+        assert explain.phrase("toxicity", push, pd.NA).startswith("the tone of your posts weighs")
+    for crit, noun in CRITERIA_NEUTRAL.items():
+        text = explain.reason_text(crit, -1.0, "evidence", False)
+        assert text == f"{noun} weighs against following back — evidence"
+        assert explain.criterion_of_phrase(text) == crit
+
+
+@pytest.mark.slow
+def test_scored_reasons_never_claim_a_red_flag_the_account_lacks(demo_scores):  # noqa: F811
+    from pipeline.score import read_scores
+
+    scores = read_scores(demo_scores)
+    reasons = pd.concat([scores[f"reason_{k}"] for k in (1, 2, 3)]).dropna()
+    no_about = reasons[reasons.str.startswith(CRITERIA["bio"] + " — ")]
+    assert not no_about.str.contains(' — bio: "').any()
+    assert no_about.str.contains("empty bio|bio holds").all()
 
 
 def test_evidence_sentences_from_each_extractors_columns():

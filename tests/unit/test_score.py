@@ -620,12 +620,16 @@ def test_score_command_scores_every_ingested_account(demo_project, demo_scores):
     assert set(scores["account_id"]) == set(accounts["account_id"])
     assert scores["reason_1"].notna().mean() > 0.9
     assert scores["verdict"].value_counts().to_dict().keys() >= {"follow back", "skip"}
-    # The reasons speak the person's words.
-    from pipeline.features.compose import CRITERIA, CRITERIA_POSITIVE
+    # The reasons speak the person's words, or name the criterion where the words would be
+    # false of the account (explain.phrase).
+    from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
 
     said = set(CRITERIA.values()) | set(CRITERIA_POSITIVE.values())
+    said |= {f"{noun} weighs {way} following back" for noun in CRITERIA_NEUTRAL.values()
+             for way in ("for", "against")}
     heads = scores["reason_1"].dropna().str.split(" — ").str[0]
     assert heads.isin(said).all()
+    assert heads.isin(set(CRITERIA.values()) | set(CRITERIA_POSITIVE.values())).mean() > 0.5
 
 
 @pytest.mark.slow
