@@ -309,3 +309,55 @@ def test_the_demos_no_effect_variant_detects_nothing(tmp_path):
     assert result.can_tell
     assert not any(t["tests"][o]["detected"] for t in result.topics for o in t["tests"])
     assert result.verdict.startswith("No topic shows a clear link")
+
+
+# ---------------------------------------------------------------- real export formats
+
+
+@pytest.mark.slow
+def test_x_archives_with_own_tweets_go_through_trends(fixtures, tmp_path):
+    """Four X archives (follower and following lists, manifest times) and the person's
+    tweets.js: the real importer, the real encoder, and an honest "cannot tell" with three
+    intervals, the follower counts right."""
+    import shutil
+
+    from pipeline import io
+    from pipeline.config import Source
+    from pipeline.ingest import ingest
+
+    archives = tmp_path / "archives"
+    shutil.copytree(fixtures / "churn" / "x_archives", archives)
+    subjects = ["sourdough crumb and a long cold proof", "a gravel ride along the river",
+                "seedlings on the balcony", "rye starter after a week in the fridge"]
+    tweets = [{"tweet": {"id_str": str(1_700_000_000_000_000_000 + i),
+                         "created_at": (pd.Timestamp("2024-02-03", tz="UTC")
+                                        + pd.Timedelta(days=7 * i)).strftime(
+                                            "%a %b %d %H:%M:%S +0000 %Y"),
+                         "full_text": f"Week {i}: {subjects[i % 4]}."}} for i in range(12)]
+    last = sorted(archives.iterdir())[-1] / "data"
+    (last / "tweets.js").write_text("window.YTD.tweets.part0 = " + json.dumps(tweets, indent=1))
+    ingested = tmp_path / "ingested"
+    ingest([Source(path=a) for a in sorted(archives.iterdir())], ingested)
+    assert len(io.read_table(ingested, "own_posts")) == 12
+
+    cfg = Config()
+    cfg = cfg.model_copy(update={
+        "base": cfg.base.model_copy(update={"cache_dir": tmp_path / "cache"}),
+        "ingest": cfg.ingest.model_copy(update={"out_dir": ingested}),
+        "trends": cfg.trends.model_copy(update={"out": tmp_path / "trends.json",
+                                                "plot": tmp_path / "followers.png",
+                                                "n_topics": 2})})
+    result = trends.run(cfg)
+    assert not result.can_tell and "cannot tell" in result.verdict.lower()
+    assert "only 3 intervals" in result.verdict
+    assert all(topic["tests"] == {} for topic in result.topics)  # no test run, no p-value
+    assert sum(topic["n_posts"] for topic in result.topics) == 12
+    snapshots = io.read_table(ingested, "snapshots")
+    followers = snapshots[snapshots["direction"] == "followers"]
+    sets = [set(g["account_id"]) for _, g in followers.groupby("taken_at")]
+    assert len(result.intervals) == len(sets) - 1 == 3
+    pairs = list(zip(sets[:-1], sets[1:], strict=True))
+    assert result.intervals["gains"].tolist() == [len(b - a) for a, b in pairs]
+    assert result.intervals["losses"].tolist() == [len(a - b) for a, b in pairs]
+    assert result.intervals["posts"].sum() == 12  # every tweet falls in an interval
+    assert (tmp_path / "followers.png").read_bytes()[:4] == b"\x89PNG"
