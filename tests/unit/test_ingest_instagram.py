@@ -76,3 +76,21 @@ def test_unknown_list_file_cannot_tell_direction(tmp_path):
     path.write_text('[{"string_list_data": [{"value": "x", "timestamp": 1}]}]')
     [reject] = list(instagram.read(path, taken_at=WHEN))
     assert reject.reason.startswith("cannot tell followers from following")
+
+
+def test_truncated_export_file_is_one_reject_and_the_other_list_still_imports(folder, tmp_path):
+    """A download cut short: followers_1.json is not JSON. It is set aside with the reason;
+    following.json beside it imports whole."""
+    export = tmp_path / "export" / "connections" / "followers_and_following"
+    export.mkdir(parents=True)
+    src = folder / "connections" / "followers_and_following"
+    (export / "followers_1.json").write_text((src / "followers_1.json").read_text()[:150])
+    (export / "following.json").write_text((src / "following.json").read_text())
+    result = ingest([Source(path=tmp_path / "export")], tmp_path / "out", taken_at=WHEN)
+    rejects = pd.read_csv(tmp_path / "out" / "rejects.csv", dtype=str, keep_default_na=False)
+    assert len(rejects) == 1
+    assert Path(rejects.source[0]).name == "followers_1.json"
+    assert rejects.table[0] == "snapshots" and "JSON" in rejects.reason[0]
+    snaps = result.tables["snapshots"].frame
+    assert sorted(snaps.account_id) == ["gartenzwerg_hh", "kneadtoknow.leipzig", "velojournal"]
+    assert (snaps.direction == "following").all()
