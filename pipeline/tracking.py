@@ -63,7 +63,9 @@ def backends(model) -> dict[str, str]:
     out = {}
     bio = steps.get("bio")
     if bio is not None:
-        out["embedding"] = str(getattr(bio, "model_path_", None) or bio.get_params()["model"])
+        from pipeline.features.embedding import describe_model
+
+        out["embedding"] = describe_model(bio.get_params()["model"])
     tox = steps.get("toxicity")
     if tox is not None:
         out["toxicity"] = str(getattr(tox, "backend_", "unknown"))

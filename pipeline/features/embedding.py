@@ -70,6 +70,16 @@ def resolve_model_path(name: str | os.PathLike) -> str:
     return text
 
 
+def describe_model(name: str | os.PathLike) -> str:
+    """The model as outputs name it (metrics, MLflow tags, the report): the packaged model by
+    its PyPI package and version, not by a machine's site-packages path; a folder by its path;
+    a hub name as given."""
+    text = str(name).strip()
+    if _is_packaged(text):
+        return f"all-MiniLM-L6-v2 (PyPI {PACKAGED_MODEL} {_version(PACKAGED_MODEL)})"
+    return resolve_model_path(text)
+
+
 def model_identity(name: str | os.PathLike) -> str:
     """A stable name for the model ``name`` resolves to, for cache namespaces.
 

