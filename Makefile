@@ -29,8 +29,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/features.py
-	$(BIN)/python bench/score.py
+	$(BIN)/python bench/score.py --accounts 500 --memory-accounts 20000
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/trends_power.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
