@@ -222,8 +222,16 @@ def _bio_sentence(row: pd.Series) -> str | None:
     if status == "empty" or (status is None and bio is None):
         return "empty bio"
     if status and status != "says something":
-        return f'bio holds {status}: "{_short(bio or "", 60)}"'
-    return f'bio: "{_short(bio or "", 60)}"' if bio else None
+        text = f'bio holds {status}: "{_short(bio or "", 60)}"'
+    elif bio:
+        text = f'bio: "{_short(bio or "", 60)}"'
+    else:
+        return None
+    n, followed = row.get("similar_decided"), row.get("similar_followed")
+    if n is not None and not pd.isna(n) and int(n) > 0:
+        text += (f"; of the {int(n)} bios you decided on most like it, you followed back "
+                 f"{int(followed)}")
+    return text
 
 
 def _toxicity_sentence(row: pd.Series) -> str | None:

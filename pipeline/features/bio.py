@@ -50,6 +50,10 @@ def bio_status(text: str | None) -> str:
     return "says something" if bio_says_something(text) else "only emoji/links/hashtags/mentions"
 
 
+SIMILAR_K = 5  # decided bios compared with an account's bio in the evidence
+SAME_TEXT = 0.9999  # cosine at which a decided bio is the same text (left out of the evidence)
+
+
 class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
     """Whether an account's bio exists and says something, and a sentence embedding of it.
 
@@ -97,6 +101,10 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
         Number of ``bio_emb_*`` columns.
     n_bios_fit_ : int
         Non-empty bios seen in ``fit``.
+    decided_emb_, decided_follow_ : ndarray
+        When fitted with ``y`` (the person's decisions, as in the follow-back Pipeline): the
+        embeddings of the decided non-empty bios and whether each was followed back, for
+        :meth:`evidence`. Empty when fitted without ``y``.
 
     Examples
     --------
@@ -174,9 +182,27 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
             self.pca_ = PCA(n_components=k, svd_solver="full").fit(emb)
         return emb
 
+    def _keep_decided(self, bios: list[str | None], emb: np.ndarray, y: Any) -> None:
+        """With labels (the person's decisions), keep the embeddings of the decided bios and
+        the decisions, so that :meth:`evidence` can say how the person decided on bios like
+        an account's. Without labels (featurize), keep nothing."""
+        self.decided_emb_ = np.zeros((0, self.embedding_dim_), dtype=np.float32)
+        self.decided_follow_ = np.zeros(0, dtype=bool)
+        if y is None:
+            return
+        labels = np.asarray(y)
+        if labels.ndim != 1 or len(labels) != len(bios):
+            return
+        present = np.array([b is not None for b in bios], dtype=bool)
+        if len(emb):
+            self.decided_emb_ = np.asarray(emb, dtype=np.float32)
+            self.decided_follow_ = labels[present].astype(bool)
+
     def fit(self, X: Any, y: Any = None) -> BioEmbedding:
-        """Fit the PCA (when ``n_components`` is set) on the non-empty bios of ``X``."""
-        self._fit(self._bios(X))
+        """Fit the PCA (when ``n_components`` is set) on the non-empty bios of ``X``; with
+        ``y`` (follow-back decisions), keep the decided bios for :meth:`evidence`."""
+        bios = self._bios(X)
+        self._keep_decided(bios, self._fit(bios), y)
         return self
 
     def _features(self, bios: list[str | None], emb: np.ndarray) -> np.ndarray:
@@ -205,6 +231,7 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
         """``fit`` then ``transform``, embedding each bio once."""
         bios = self._bios(X)
         emb = self._fit(bios)
+        self._keep_decided(bios, emb, y)
         return self._features(bios, emb)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -213,13 +240,15 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
         names += [f"bio_emb_{i}" for i in range(self.n_output_dims_)]
         return np.asarray(names, dtype=object)
 
-    def evidence(self, X: Any) -> pd.DataFrame:
-        """Human-readable evidence per account: ``bio_status`` and the bio itself (shortened).
-
-        Needs no model: it reads the bio text only.
+    def evidence(self, X: Any, k: int = SIMILAR_K) -> pd.DataFrame:
+        """Human-readable evidence per account: ``bio_status``, the bio itself (shortened),
+        and, when fitted on decisions, how the person decided on the ``k`` decided bios most
+        like it: ``similar_decided`` (how many were compared) and ``similar_followed`` (how
+        many of them were followed back). A decided bio with the very same text (the account
+        itself, once decided) is left out, so the evidence is never the answer itself.
         """
         bios = self._bios(X)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "bio_status": [bio_status(b) for b in bios],
                 "bio_length": [len(b) if b else 0 for b in bios],
@@ -228,3 +257,20 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
             },
             index=output_index(X),
         )
+        decided = getattr(self, "decided_emb_", None)
+        out["similar_decided"] = np.nan
+        out["similar_followed"] = np.nan
+        present = np.array([b is not None for b in bios], dtype=bool)
+        if decided is None or len(decided) == 0 or not present.any():
+            return out
+        _, emb = self._embed_present(bios)
+        sims = np.asarray(emb, dtype=np.float32) @ decided.T
+        sims[sims >= SAME_TEXT] = -np.inf
+        n = min(k, decided.shape[0])
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+        usable = np.take_along_axis(sims, top, axis=1) > -np.inf
+        followed = (self.decided_follow_[top] & usable).sum(axis=1)
+        rows = np.flatnonzero(present)
+        out.iloc[rows, out.columns.get_loc("similar_decided")] = usable.sum(axis=1)
+        out.iloc[rows, out.columns.get_loc("similar_followed")] = followed
+        return out

@@ -369,3 +369,14 @@ def test_explain_command_prints_reasons_evidence_and_overrides(demo_project, dem
     assert "override: on your never-follow list" in out
     assert "SKIP" in out
     assert "The pushes add up to" in out
+
+
+def test_bio_evidence_says_how_you_decided_on_bios_like_it():
+    bio = pd.DataFrame({"bio_status": ["says something", "says something", "empty"],
+                        "bio": ["Urban grower. Seed Savers Exchange.", "Home baker", None],
+                        "similar_decided": [5, np.nan, np.nan],
+                        "similar_followed": [1, np.nan, np.nan]})
+    assert explain.evidence_sentences("bio", bio) == [
+        'bio: "Urban grower. Seed Savers Exchange."; of the 5 bios you decided on most like '
+        "it, you followed back 1",
+        'bio: "Home baker"', "empty bio"]

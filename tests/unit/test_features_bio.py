@@ -184,3 +184,35 @@ def test_evidence_reads_text_only():
     assert ev.loc[11, "bio_status"] == "empty" and ev.loc[12, "bio_status"] == "empty"
     assert ev.loc[13, "bio_status"] == "only emoji/links/hashtags/mentions"
     assert ev.loc[10, "bio_status"] == "says something"
+
+
+@pytest.mark.slow
+def test_evidence_says_how_you_decided_on_the_most_similar_bios(minilm):
+    decided = pd.Series([
+        "Home baker in Berlin, sourdough every weekend",
+        "Bread nerd. Rye, spelt and long cold proofs",
+        "Pastry chef and weekend cyclist",
+        "I bake bread and grow tomatoes",
+        "Crypto trader | NFTs | DM for signals",
+        "Forex signals daily, 10x your money",
+        "Bitcoin maximalist. Trading tips in DMs",
+        "Passive income coach, ask me how",
+        None,
+    ], name="bio", dtype="string")
+    follow = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1])
+    enc = BioEmbedding(n_components=2, show_progress=False).fit(decided, follow)
+    assert enc.decided_emb_.shape == (8, enc.embedding_dim_)  # the empty bio has no embedding
+    assert enc.decided_follow_.tolist() == [True] * 4 + [False] * 4
+    new = pd.Series(["Sourdough baker from Hamburg", "Crypto signals and trading tips", None,
+                     "Bread nerd. Rye, spelt and long cold proofs"], name="bio", dtype="string")
+    ev = enc.evidence(new, k=3)
+    assert ev["similar_decided"].iloc[:2].tolist() == [3, 3]
+    assert ev.loc[0, "similar_followed"] == 3 and ev.loc[1, "similar_followed"] == 0
+    assert np.isnan(ev.loc[2, "similar_followed"])  # no bio, nothing to compare
+    # A decided account's own bio is not its own evidence: the same text is left out.
+    assert ev.loc[3, "similar_decided"] == 3 and ev.loc[3, "similar_followed"] == 3
+    sims = (enc._embed_present([new[3]])[1] @ enc.decided_emb_.T).ravel()
+    assert sims.max() >= 0.9999
+    # Fitted without decisions (featurize): the evidence has no comparison.
+    plain = BioEmbedding(n_components=2, show_progress=False).fit(decided)
+    assert plain.evidence(new)["similar_decided"].isna().all()
