@@ -26,8 +26,9 @@ GARDENING = {"garden", "gardening", "allotment", "compost", "tomatoes", "seed", 
              "plot", "balcony", "beds"}
 
 
-def flagged(seed: int, effect: bool, work: Path) -> list[tuple[set[str], str, float]]:
-    """(topic terms, outcome, slope) of every detected association for one demo."""
+def flagged(seed: int, effect: bool, work: Path) -> list[tuple[set[str], str, float, bool]]:
+    """(topic terms, outcome, slope, marked as a mirror image) of every detected association
+    for one demo."""
     from pipeline import demo, trends
     from pipeline.config import Config, Source
     from pipeline.ingest import ingest
@@ -47,7 +48,7 @@ def flagged(seed: int, effect: bool, work: Path) -> list[tuple[set[str], str, fl
     demo.generate(cfg)
     ingest([Source(path=root / "raw")], root / "ingested")
     result = trends.run(cfg)
-    return [(set(t["terms"]), outcome, test["slope"])
+    return [(set(t["terms"]), outcome, test["slope"], test.get("mirror_of") is not None)
             for t in result.topics for outcome, test in t["tests"].items()
             if test.get("detected")]
 
@@ -68,7 +69,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=7, help="demo seeds 1..N")
     args = parser.parse_args()
 
-    found = {"cycling with gains": 0, "gardening with losses": 0, "something else": 0}
+    found = {"cycling with gains": 0, "gardening with losses": 0,
+             "something else (marked as a mirror image)": 0, "something else (unmarked)": 0,
+             "a planted effect also marked as a possible mirror image": 0}
     false_alarms = 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -76,18 +79,28 @@ def main() -> None:
             started = time.perf_counter()
             planted = flagged(seed, True, work)
             baseline = flagged(seed, False, work)
-            cyc = [cycling(t, o, s) for t, o, s in planted]
-            gar = [gardening(t, o, s) for t, o, s in planted]
-            other = [f"{'/'.join(sorted(t))} {o} {'+' if s > 0 else '-'}"
-                     for (t, o, s), c, g in zip(planted, cyc, gar, strict=True) if not (c or g)]
+            cyc = [cycling(t, o, s) for t, o, s, _ in planted]
+            gar = [gardening(t, o, s) for t, o, s, _ in planted]
+            others = [(f"{'/'.join(sorted(t))} {o} {'+' if s > 0 else '-'}"
+                       f"{' (mirror)' if m else ''}", m)
+                      for (t, o, s, m), c, g in zip(planted, cyc, gar, strict=True)
+                      if not (c or g)]
+            other = [text for text, _ in others]
+            found["a planted effect also marked as a possible mirror image"] += any(
+                m for (_, _, _, m), c, g in zip(planted, cyc, gar, strict=True) if c or g)
+            cyc_hits, gar_hits = cyc, gar
             cyc, gar = any(cyc), any(gar)
             found["cycling with gains"] += cyc
             found["gardening with losses"] += gar
-            found["something else"] += bool(other)
+            found["something else (marked as a mirror image)"] += any(m for _, m in others)
+            found["something else (unmarked)"] += any(not m for _, m in others)
             false_alarms += bool(baseline)
+            marked = [f"{'/'.join(sorted(t))} {o}" for (t, o, _, m), c, g
+                      in zip(planted, cyc_hits, gar_hits, strict=True) if m and (c or g)]
             print(f"seed {seed}: planted -> cycling/gains {'yes' if cyc else 'NO'}, "
-                  f"gardening/losses {'yes' if gar else 'NO'}, "
-                  f"also {'; '.join(other) or 'nothing'}; "
+                  f"gardening/losses {'yes' if gar else 'NO'}"
+                  f"{' (marked as possible mirror: ' + '; '.join(marked) + ')' if marked else ''}"
+                  f", also {'; '.join(other) or 'nothing'}; "
                   f"no effect -> {len(baseline)} flagged  ({time.perf_counter() - started:.0f} s)",
                   flush=True)
     n = args.seeds

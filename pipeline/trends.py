@@ -325,7 +325,47 @@ def associate(intervals: pd.DataFrame, n_topics: int, n_permutations: int, min_i
             volume_tests[outcome] = result
         else:
             per_topic[k][outcome] = result
+    used = on_topic > 0
+    shares = np.divide(counts, on_topic[:, None], out=np.zeros_like(counts),
+                       where=used[:, None])[used]
+    mark_mirrors(per_topic, shares)
     return per_topic, volume_tests, True, ""
+
+
+MIRROR_CORR = -0.3  # share correlation below which two topics trade off against each other
+
+
+def mark_mirrors(per_topic: list[dict], shares: np.ndarray) -> None:
+    """Mark a detected association that may be only the mirror image of a stronger one.
+
+    Shares of the topic posts sum to one, so when more cycling posts bring more new followers,
+    the intervals with more bread posts (fewer cycling posts) gain fewer, and the bread test can
+    be detected too. A detected slope is marked ``mirror_of`` topic j when, on the same outcome,
+    topic j's slope is detected with the opposite sign and a larger t value, and the two shares
+    go against each other over the intervals (correlation below :data:`MIRROR_CORR`). A real
+    effect can be marked too (gardening that loses followers also looks like the mirror of
+    cycling that gains them, on net), so the verdict says "may be". The mark only words the
+    verdict; the test and its p-value stand as they are.
+    """
+    if shares.shape[0] < 3:
+        return
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(shares, rowvar=False)
+    for outcome in OUTCOMES:
+        found = {k: tests[outcome] for k, tests in enumerate(per_topic)
+                 if tests.get(outcome, {}).get("detected")}
+        for k, res in found.items():
+            t_k = abs(res["slope"]) / res["se"] if res["se"] else np.inf
+            partners = [
+                (abs(other["slope"]) / other["se"] if other["se"] else np.inf, j)
+                for j, other in found.items()
+                if j != k and np.sign(other["slope"]) == -np.sign(res["slope"])
+                and np.isfinite(corr[k, j]) and corr[k, j] < MIRROR_CORR
+            ]
+            partners = [(t, j) for t, j in partners if t > t_k]
+            if partners:
+                res["mirror_of"] = max(partners)[1]
+                res["share_corr"] = round(float(corr[k, res["mirror_of"]]), 3)
 
 
 # ---------------------------------------------------------------- the whole analysis
@@ -431,9 +471,13 @@ def _verdict(topics: list[dict], volume: dict, can_tell: bool, why: str, n: int,
         for outcome in OUTCOMES:
             res = topic["tests"].get(outcome, {})
             if res.get("detected"):
-                parts.append(f"{_phrase(outcome, res['slope'] * 3)} a month (simultaneous 95% "
-                             f"CI {res['ci_low'] * 3:+.0f} to {res['ci_high'] * 3:+.0f}, "
-                             f"p = {res['p_adjusted']:.2g} after Holm)")
+                part = (f"{_phrase(outcome, res['slope'] * 3)} a month (simultaneous 95% "
+                        f"CI {res['ci_low'] * 3:+.0f} to {res['ci_high'] * 3:+.0f}, "
+                        f"p = {res['p_adjusted']:.2g} after Holm")
+                if res.get("mirror_of") is not None:
+                    part += (", which may be only the mirror image of posting less about "
+                             f"{topics[res['mirror_of']]['label']}")
+                parts.append(part + ")")
         if parts:
             lines.append(f"When 10 points more of your posts are about {topic['label']}, you "
                          f"{' and '.join(parts)}.")

@@ -129,6 +129,43 @@ def test_planted_topic_effect_is_detected_on_its_topic_and_estimated():
     assert "sourdough" in result.verdict or "loaf" in result.verdict
 
 
+def test_a_weaker_opposite_association_of_a_trading_off_topic_is_marked_as_a_mirror():
+    # Two topics whose shares go against each other; cycling gains strongly, bread "loses"
+    # gains weakly: bread is marked as cycling's mirror image, cycling is not.
+    shares = np.array([[0.8, 0.2, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1],
+                       [0.5, 0.4, 0.1]])
+    cyc = {"gains": {"detected": True, "slope": 2.0, "se": 0.4}}
+    bread = {"gains": {"detected": True, "slope": -1.0, "se": 0.4}}
+    other = {"gains": {"detected": False, "slope": -0.5, "se": 0.4}}
+    per_topic = [cyc, bread, other]
+    trends.mark_mirrors(per_topic, shares)
+    assert bread["gains"]["mirror_of"] == 0 and bread["gains"]["share_corr"] < -0.3
+    assert "mirror_of" not in cyc["gains"] and "mirror_of" not in other["gains"]
+    # Same signs, or shares that do not trade off: no mark.
+    same = [{"gains": {"detected": True, "slope": 2.0, "se": 0.4}},
+            {"gains": {"detected": True, "slope": 1.0, "se": 0.4}}]
+    trends.mark_mirrors(same, shares[:, :2])
+    assert not any("mirror_of" in t["gains"] for t in same)
+    apart = [{"gains": {"detected": True, "slope": 2.0, "se": 0.4}},
+             {"gains": {"detected": True, "slope": -1.0, "se": 0.4}}]
+    trends.mark_mirrors(apart, np.array([[0.1, 0.1], [0.5, 0.5], [0.9, 0.8], [0.3, 0.35]]))
+    assert not any("mirror_of" in t["gains"] for t in apart)
+
+
+def test_the_verdict_words_a_mirror_image_as_such():
+    topics = [
+        {"label": "bike / ride", "tests": {"gains": {
+            "detected": True, "slope": 6.0, "ci_low": 3.0, "ci_high": 9.0, "p_adjusted": 0.01}}},
+        {"label": "bread / loaf", "tests": {"gains": {
+            "detected": True, "slope": -3.0, "ci_low": -5.0, "ci_high": -1.0,
+            "p_adjusted": 0.04, "mirror_of": 0}}},
+    ]
+    text = trends._verdict(topics, {}, True, "", 12, [])
+    assert "about bread / loaf, you gain 9 fewer new followers a month" in text
+    assert "which may be only the mirror image of posting less about bike / ride" in text
+    assert text.count("mirror image") == 1
+
+
 def test_an_effect_per_post_is_detected_too():
     snapshots, own, emb = series(effect=4.0, seed=11, per_post=True)
     result = trends.analyze(snapshots, own, emb, n_permutations=500, seed=0)
