@@ -12,6 +12,8 @@ changes the row. Each write validates the row against the contract, happens unde
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,14 +31,23 @@ from pipeline.console import FollowbackError, ParamsOption, console
 COLUMNS = [*schema.columns("decisions"), "handle"]
 
 
+def lock_path(path: Path) -> Path:
+    """The lock of a decisions file: in the system's temporary folder, named by the file's
+    absolute path. Not beside the file: the decisions folder is a DVC dependency, and a lock
+    file left in it (filelock keeps the file) would change its hash and make `dvc repro`
+    retrain on nothing new."""
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"followback-decisions-{key}.lock"
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold the decisions file's lock (a hidden file beside it, which ingest skips)."""
+    """Hold the decisions file's lock (see :func:`lock_path`)."""
     from filelock import FileLock
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path.parent / f".{path.name}.lock"), timeout=30):
+    with FileLock(str(lock_path(path)), timeout=30):
         yield
 
 
