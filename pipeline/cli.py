@@ -28,6 +28,22 @@ app = typer.Typer(
     add_completion=False,
 )
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"followback {version('followback')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Learn which of your followers you would follow back, and say why."""
+
+
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
     ("demo", "pipeline.demo"),
