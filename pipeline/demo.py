@@ -1546,7 +1546,7 @@ def cli(
         Path | None,
         typer.Option("--out", "-o", file_okay=False,
                      help="Folder for the five tables (default: demo.out_dir). The truth file "
-                          "then goes beside it as <out>_truth.json."),
+                          "then goes beside it as `<out>_truth.json`."),
     ] = None,
     seed: Annotated[
         int | None,

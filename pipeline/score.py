@@ -807,7 +807,7 @@ def cli(
 
     Streams the input in chunks with bounded memory. An interrupted run resumes from the last
     finished chunk when started again; the output appears only when complete. Bad rows go to
-    <out>.rejects.csv.
+    `<out>.rejects.csv`.
     """
     cfg = load_config(params)
     sources = [Source(path=p, format=fmt) for p in inputs] if inputs else None
