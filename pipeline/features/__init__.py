@@ -1,6 +1,7 @@
 """Feature extractors, one module per criterion, each a scikit-learn transformer.
 
-This package module only holds the small input helpers the text extractors share: a
+This package module only holds the small input helpers the text extractors share (and their
+common scikit-learn tags, :class:`TextInputMixin`): a
 ColumnTransformer hands a transformer a 1-D Series when its column spec is a string and a
 DataFrame when it is a list, and the ``posts`` cells arrive as Python lists (from
 :func:`pipeline.frame.account_frame`) or as numpy arrays of dicts (after a Parquet round trip).
@@ -141,3 +142,20 @@ def run_chunked(
     logger.info("%s: %d %s in %.1f s (%.0f %s/s)", description, len(items), unit, elapsed,
                 len(items) / max(elapsed, 1e-9), unit)
     return out
+
+
+class TextInputMixin:
+    """The scikit-learn input tags of the text extractors: text cells, missing values allowed,
+    fitting required; a 2-D input, and a 1-D one (a single text column) unless a subclass sets
+    ``one_d_input = False`` (it reads several columns). Put it before ``TransformerMixin``."""
+
+    one_d_input = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.one_d_array = self.one_d_input
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = True
+        return tags

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features import column_values, output_index, text_or_none
+from pipeline.features import TextInputMixin, column_values, output_index, text_or_none
 from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ SIMILAR_K = 5  # decided bios compared with an account's bio in the evidence
 SAME_TEXT = 0.9999  # cosine at which a decided bio is the same text (left out of the evidence)
 
 
-class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
+class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEstimator):
     """Whether an account's bio exists and says something, and a sentence embedding of it.
 
     Takes the ``bio`` column (a Series, or a one-column DataFrame); missing or blank bios are
@@ -130,15 +130,6 @@ class BioEmbedding(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.show_progress = show_progress
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        tags.requires_fit = True
-        return tags
 
     def _bios(self, X: Any) -> list[str | None]:
         return [text_or_none(v) for v in column_values(X, "bio")]

@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features import (
+    TextInputMixin,
     account_texts,
     flag,
     frame_column,
@@ -180,7 +181,7 @@ class LanguageIdentifier:
         return {t: (v[0], float(v[1])) for t, v in found.items()}
 
 
-class Readability(TransformerMixin, BaseEstimator):
+class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
     """How much of an account the person can read: languages of its posts and bio, privacy.
 
     Takes a DataFrame with columns ``bio``, ``posts`` and ``is_private`` (``bio`` and
@@ -236,6 +237,8 @@ class Readability(TransformerMixin, BaseEstimator):
     array([0., 1.])
     """
 
+    one_d_input = False  # reads bio, posts and is_private: a table, never one column
+
     def __init__(
         self,
         languages: Sequence[str] = ("en",),
@@ -251,14 +254,6 @@ class Readability(TransformerMixin, BaseEstimator):
         self.kinds = kinds
         self.cache_dir = cache_dir
         self.show_progress = show_progress
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        tags.requires_fit = True
-        return tags
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())

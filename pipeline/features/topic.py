@@ -16,7 +16,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features import account_texts, column_values, output_index, text_or_none
+from pipeline.features import (
+    TextInputMixin,
+    account_texts,
+    column_values,
+    output_index,
+    text_or_none,
+)
 from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
 
 FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts"]
@@ -29,7 +35,7 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.where(norms > 0, norms, 1.0)
 
 
-class TopicSimilarity(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
+class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEstimator):
     """Cosine similarity of an account's posts to the person's own posts.
 
     Takes the ``posts`` column (a Series of lists of ``{"text", "kind", ...}`` dicts, or a
@@ -105,15 +111,6 @@ class TopicSimilarity(EmbedderParamsMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.show_progress = show_progress
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        tags.requires_fit = True
-        return tags
 
     def fit(self, X: Any, y: Any = None) -> TopicSimilarity:
         """Embed the own posts and cluster them. ``X`` (the accounts) is not used."""

@@ -35,7 +35,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.console import FollowbackError
-from pipeline.features import account_texts, column_values, output_index, run_chunked
+from pipeline.features import (
+    TextInputMixin,
+    account_texts,
+    column_values,
+    output_index,
+    run_chunked,
+)
 from pipeline.features.cache import TextCache, open_cache
 
 logger = logging.getLogger(__name__)
@@ -184,7 +190,7 @@ def load_profanity_check() -> _Scorer:
                    f"profanity-check=={version}", [MAIN_LABEL], predict)
 
 
-class Toxicity(TransformerMixin, BaseEstimator):
+class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
     """Toxicity scores of an account's texts: max and mean per label, and the toxic share.
 
     Takes the ``posts`` column (a Series of lists of ``{"text", "kind", "created_at"}``
@@ -267,15 +273,6 @@ class Toxicity(TransformerMixin, BaseEstimator):
         self.threshold = threshold
         self.cache_dir = cache_dir
         self.show_progress = show_progress
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        tags.requires_fit = True
-        return tags
 
     # The loaded model and the cache connection stay out of pickles; they load again lazily.
     def __getstate__(self) -> dict[str, Any]:
