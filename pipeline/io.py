@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -61,6 +62,15 @@ def write_rejects(rejects: Iterable[schema.Reject], path: str | Path) -> int:
     rows = [r.__dict__ for r in rejects]
     write_table(pd.DataFrame(rows, columns=schema.REJECT_COLUMNS), path)
     return len(rows)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def table_path(data_dir: str | Path, table: str) -> Path:

@@ -184,14 +184,6 @@ def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def inputs_fingerprint(sources: Iterable[Source]) -> list[dict]:
     """Content hashes of every input file: a changed input means a fresh run, not a resume."""
     out = []
@@ -201,7 +193,7 @@ def inputs_fingerprint(sources: Iterable[Source]) -> list[dict]:
                  if source.format != "ingested" or p.stem in SCORED_TABLES]
         out.append({"path": str(path), "format": source.format,
                     "files": {str(p.relative_to(path) if path.is_dir() else p.name):
-                              file_digest(p) for p in files}})
+                              io.file_sha256(p) for p in files}})
     return out
 
 
@@ -212,7 +204,7 @@ def _dir_digest(path: Path) -> str:
     digest = hashlib.sha256()
     for p in _files(path):
         digest.update(str(p.relative_to(path)).encode())
-        digest.update(file_digest(p).encode())
+        digest.update(io.file_sha256(p).encode())
     return digest.hexdigest()[:16]
 
 

@@ -7,7 +7,6 @@ default), listing the project's own classes as trusted types instead of falling 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -98,21 +97,13 @@ def _flatten(prefix: str, value, out: dict) -> dict:
     return out
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def data_tags(cfg) -> dict[str, str]:
     """Hashes of the input tables, the dvc.lock entry of ingest, and the git commit."""
     tags = {}
     for table in ("accounts", "posts", "decisions", "own_posts", "snapshots"):
         path = io.table_path(cfg.ingest.out_dir, table)
         if path.is_file():
-            tags[f"data.{table}.sha256"] = file_sha256(path)[:16]
+            tags[f"data.{table}.sha256"] = io.file_sha256(path)[:16]
     lock = Path("dvc.lock")
     if lock.is_file():
         import yaml
@@ -120,7 +111,7 @@ def data_tags(cfg) -> dict[str, str]:
         stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
         for out in stages.get("ingest", {}).get("outs", []):
             tags["dvc.ingest.md5"] = str(out.get("md5"))
-        tags["dvc.lock.sha256"] = file_sha256(lock)[:16]
+        tags["dvc.lock.sha256"] = io.file_sha256(lock)[:16]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()

@@ -21,7 +21,6 @@ ranks accounts without them; every metric is also reported with them hidden.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from pipeline import io
 from pipeline.config import Source, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
 
@@ -108,14 +108,6 @@ def research_files(sources: list[Source]) -> list[tuple[Path, str]]:
     return files
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _observed_at(accounts: pd.DataFrame, extras: pd.DataFrame) -> pd.Series:
     """When each research account was crawled, from the kept ``crawled_at``/``updated`` fields.
 
@@ -154,7 +146,8 @@ def read_groups(sources: list[Source]) -> list[GroupTable]:
                                   "rejected)")
         frame = accounts.frame.reset_index(drop=True)
         tables.append(GroupTable(
-            path=path, group=group, label=label, sha256=_sha256(path), rows_read=accounts.read,
+            path=path, group=group, label=label, sha256=io.file_sha256(path),
+            rows_read=accounts.read,
             accounts=frame, observed_at=_observed_at(frame, accounts.extras),
         ))
     return tables
@@ -318,7 +311,6 @@ def train_bot(
     import skops
     import skops.io as sio
 
-    from pipeline import io
     from pipeline.features.bot import BOT_MODEL_FEATURES
 
     started = time.perf_counter()
