@@ -40,24 +40,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-PATH_KEYS = {"data_dir", "models_dir", "reports_dir", "cache_dir", "out_dir", "truth_out",
-             "out", "metrics", "model_dir", "eval_dir", "plots_dir", "plot", "unfollow_out",
-             "decisions_out", "path"}
-
-
-def _absolute(node, root: Path):
-    if isinstance(node, dict):
-        return {k: (str(root / v) if k in PATH_KEYS and isinstance(v, str)
-                    and not Path(v).is_absolute() else _absolute(v, root))
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_absolute(v, root) for v in node]
-    return node
+from pipeline.config import relocate  # noqa: E402
 
 
 def bench_params(work: Path, train_followers: int) -> Path:
     """The repository's params.yaml with every output under ``work``."""
-    params = _absolute(yaml.safe_load((REPO / "params.yaml").read_text()), work)
+    params = relocate(yaml.safe_load((REPO / "params.yaml").read_text()), work)
     bot = REPO / "models" / "bot_likeness.skops"
     params["features"]["bot"]["model_path"] = str(bot) if bot.is_file() else None
     params["demo"]["n_followers"] = train_followers

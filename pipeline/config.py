@@ -187,6 +187,27 @@ class Config(_Section):
     trends: TrendsConfig = TrendsConfig()
 
 
+# The keys of params.yaml that name where a run reads and writes its data (not the inputs the
+# repository ships, such as features.bot.model_path).
+WORK_PATH_KEYS = frozenset({
+    "data_dir", "models_dir", "reports_dir", "cache_dir", "out_dir", "truth_out", "out",
+    "metrics", "model_dir", "eval_dir", "plots_dir", "plot", "unfollow_out", "decisions_out",
+    "path",
+})
+
+
+def relocate(params, root: Path):
+    """``params`` (params.yaml as loaded) with every relative data path under ``root``: the
+    same pipeline in a work folder (tests, benchmarks)."""
+    if isinstance(params, dict):
+        return {k: (str(Path(root) / v) if k in WORK_PATH_KEYS and isinstance(v, str)
+                    and not Path(v).is_absolute() else relocate(v, root))
+                for k, v in params.items()}
+    if isinstance(params, list):
+        return [relocate(v, root) for v in params]
+    return params
+
+
 class ConfigError(ValueError):
     """params.yaml is missing, unreadable or holds a wrong or unknown key."""
 

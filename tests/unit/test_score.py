@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipeline import score as scoring
-from pipeline.config import Config, Source, load_config
+from pipeline.config import Config, Source, load_config, relocate
 from pipeline.features.ratio import FollowRatio
 from pipeline.frame import account_frame
 
@@ -526,27 +526,12 @@ class DemoProject:
     cfg: Config
 
 
-PATH_KEYS = {"data_dir", "models_dir", "reports_dir", "cache_dir", "out_dir", "truth_out",
-             "out", "metrics", "model_dir", "eval_dir", "plots_dir", "plot", "unfollow_out",
-             "decisions_out", "path"}
-
-
-def _absolute(node, root: Path):
-    if isinstance(node, dict):
-        return {k: (str(root / v) if k in PATH_KEYS and isinstance(v, str)
-                    and not Path(v).is_absolute() else _absolute(v, root))
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_absolute(v, root) for v in node]
-    return node
-
-
 def demo_params(root: Path) -> dict:
     """The repository's params.yaml with every path under ``root`` and a cheap model:
     a ~200-follower demo, logistic regression without calibration (exact linear
     contributions), no bot model file, profanity-check toxicity."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params = _absolute(params, root)
+    params = relocate(params, root)
     params["demo"].update(n_followers=200, n_own_posts=60)
     params["features"]["embed"]["n_components"] = 4
     params["features"]["bot"]["model_path"] = None
