@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -28,3 +29,18 @@ def bot_research_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared bot-research data not present at {path}")
     return path
+
+
+def sample_research(src: Path, dst: Path, n: int) -> dict[str, int]:
+    """The first ``n`` accounts of each research users table in ``src``, written under ``dst``
+    byte-compatible (same header, same rows); returns the rows written per group."""
+    dst.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for path in sorted(src.glob("*.users.csv")):
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            rows = [next(reader)] + [row for _, row in zip(range(n), reader, strict=False)]
+        with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+        written[path.name.split(".")[0]] = len(rows) - 1
+    return written

@@ -10,7 +10,6 @@ compute nothing (every text from the cache).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.conftest import sample_research
 from tests.integration.conftest import invoke, small_params
 
 OWN_POSTS = [
@@ -32,24 +32,10 @@ OWN_POSTS = [
 ]
 
 
-def _sample(src: Path, dst: Path, n: int) -> dict[str, int]:
-    """The first ``n`` accounts of each research users table; returns rows per group."""
-    dst.mkdir(parents=True)
-    rows_per_group = {}
-    for path in sorted(src.glob("*.users.csv")):
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            rows = [next(reader)] + [row for _, row in zip(range(n), reader, strict=False)]
-        with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh).writerows(rows)
-        rows_per_group[path.name.split(".")[0]] = len(rows) - 1
-    return rows_per_group
-
-
 @pytest.mark.slow
 def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_runner):
     root = tmp_path
-    groups = _sample(bot_research_dir, root / "research", 40)
+    groups = sample_research(bot_research_dir, root / "research", 40)
     (root / "own").mkdir()
     pd.DataFrame({"post_id": [str(i) for i in range(len(OWN_POSTS))],
                   "created_at": "2025-01-01T00:00:00Z", "text": OWN_POSTS}).to_csv(

@@ -8,7 +8,6 @@ checks are tested here one by one on real account frames.
 from __future__ import annotations
 
 import collections
-import csv
 import json
 import pickle
 from pathlib import Path
@@ -32,6 +31,7 @@ from pipeline.features.bot import (
     post_features,
 )
 from pipeline.frame import account_frame
+from tests.conftest import sample_research
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "models" / "bot_likeness.skops"
@@ -77,18 +77,6 @@ def shipped_model_path() -> str:
     return str(SHIPPED_MODEL)
 
 
-def _sample_research(src: Path, dst: Path, n: int) -> Path:
-    """The first ``n`` accounts of each research users table, written under ``dst``."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for path in sorted(src.glob("*.users.csv")):
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            rows = [next(reader)] + [row for _, row in zip(range(n), reader, strict=False)]
-        with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh).writerows(rows)
-    return dst
-
-
 # --- behaviour -----------------------------------------------------------------------------
 
 
@@ -115,7 +103,8 @@ def test_features_alone_rank_new_mass_follower_as_more_bot_like(pair, bot_resear
     from pipeline.config import Source
     from pipeline.train_bot import read_groups
 
-    sample = _sample_research(bot_research_dir, tmp_path / "sample", 150)
+    sample = tmp_path / "sample"
+    sample_research(bot_research_dir, sample, 150)
     tables = read_groups([Source(path=sample)])
     research = account_frame(pd.concat([t.accounts for t in tables], ignore_index=True))
     y = np.concatenate([np.full(len(t.accounts), t.label) for t in tables])
