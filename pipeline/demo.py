@@ -72,6 +72,8 @@ GENUINE = ("related", "unrelated", "foreign", "private", "blank_bio", "toxic")
 
 # The year of snapshots starts here; a fixed date keeps the output independent of the clock.
 FIRST_SNAPSHOT = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+# Mastodon opened to the public in autumn 2016: no demo account is created earlier (the account
+# ids are snowflakes of the creation time, so they stay plausible too).
 MASTODON_LAUNCH = datetime(2016, 10, 1, tzinfo=UTC)
 DAY = 86_400
 
