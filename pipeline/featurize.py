@@ -55,9 +55,8 @@ def cache_report(features) -> dict[str, dict[str, int]]:
     """Cache hits and misses of each text extractor in this run."""
     report = {}
     for name, transformer in features.named_transformers_.items():
-        stats = getattr(transformer, "cache_stats_", None)
-        if stats:
-            report[name] = dict(stats)
+        if hasattr(transformer, "cache_stats"):
+            report[name] = dict(transformer.cache_stats())
     return report
 
 

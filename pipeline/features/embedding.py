@@ -289,11 +289,6 @@ class EmbedderParamsMixin:
         held = self.__dict__.get("_text_embedder")
         return held[1].stats() if held else {"hits": 0, "misses": 0, "computed": 0}
 
-    @property
-    def cache_stats_(self) -> dict[str, int]:
-        """:meth:`cache_stats` as an attribute, for run reports (``featurize``)."""
-        return self.cache_stats()
-
     def _check_embed_params(self) -> None:
         if not isinstance(self.model, str | os.PathLike) or not str(self.model).strip():
             raise ValueError(f"model must be a model name or folder, got {self.model!r}")

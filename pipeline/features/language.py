@@ -274,11 +274,6 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
         held = self.__dict__.get("_identifier_held")
         return held[1].stats() if held else {"hits": 0, "misses": 0, "computed": 0}
 
-    @property
-    def cache_stats_(self) -> dict[str, int]:
-        """:meth:`cache_stats` as an attribute, for run reports (``featurize``)."""
-        return self.cache_stats()
-
     def fit(self, X: Any, y: Any = None) -> Readability:
         """Check the parameters and fix the candidate set (nothing is learnt from ``X``)."""
         if isinstance(self.languages, str) or not self.languages:

@@ -323,11 +323,6 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         return {"hits": cache.hits if cache else 0,
                 "misses": cache.misses if cache else computed, "computed": computed}
 
-    @property
-    def cache_stats_(self) -> dict[str, int]:
-        """:meth:`cache_stats` as an attribute, for run reports (``featurize``)."""
-        return self.cache_stats()
-
     def fit(self, X: Any, y: Any = None) -> Toxicity:
         """Choose and load the backend (nothing is learnt from ``X``)."""
         if self.backend not in BACKENDS:
