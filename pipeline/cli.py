@@ -47,6 +47,7 @@ def main(
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
     ("demo", "pipeline.demo"),
+    ("fetch", "pipeline.fetch"),
     ("ingest", "pipeline.ingest"),
     ("train-bot", "pipeline.train_bot"),
     ("featurize", "pipeline.featurize"),
