@@ -470,7 +470,10 @@ class FakeBluesky(FakeServer):
 
     def feed_item(self, person: Person, number: int, when: datetime, text: str,
                   repost: bool, headers: dict) -> dict:
-        author = self.world.me if repost else person
+        author = person
+        if repost:  # someone else's post: the person's, or for the person a follower's
+            others = [p for n, p in sorted(self.world.people.items()) if p is not person]
+            author = self.world.me if person is not self.world.me or not others else others[0]
         rkey = f"3kpost{number:08d}"
         post = {"uri": f"at://{self.did(author)}/app.bsky.feed.post/{rkey}",
                 "cid": f"bafyreib{number:020d}", "author": self.basic(author, headers),

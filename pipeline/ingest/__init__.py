@@ -29,7 +29,7 @@ from pipeline import io, schema
 from pipeline.config import Source
 from pipeline.console import FollowbackError, ParamsOption, console, progress
 from pipeline.ingest import archive, bluesky, generic, instagram, mastodon, research, twitter
-from pipeline.ingest._common import csv_header, peek
+from pipeline.ingest._common import csv_header, fetch_context, peek
 from pipeline.schema import Record, Reject, TableResult
 
 Reader = Callable[..., Iterator[Record | Reject]]
@@ -117,6 +117,9 @@ def detect_format(path: Path) -> str:
             return "generic"
         raise _unknown(path, f"an unknown CSV header: {', '.join(header[:8]) or 'none'}")
     if suffix in (".json", ".jsonl", ".ndjson"):
+        fetched = fetch_context(path)
+        if fetched is not None and fetched.platform in FORMATS:
+            return fetched.platform  # a file of a `followback fetch` folder
         text = peek(path)
         keys = set(_JSON_KEY.findall(text))
         if keys & {"relationships_following", "relationships_followers"} or (
