@@ -148,6 +148,7 @@ class FakeServer:
         self.window = window
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str]] = []
+        self.statuses: list[int | None] = []  # each answer's status; None: dropped
         self.auth_headers: list[str] = []
         self.lock = threading.Lock()
         self._window_start = time.time()
@@ -191,27 +192,32 @@ class FakeServer:
         return self.rate_limit - self._used, self._window_start + self.window
 
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
+        with self.lock:
+            answer = self._answer(method, raw_path, headers, body)
+            self.statuses.append(None if answer is None else answer[0])
+            return answer
+
+    def _answer(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
         url = urlparse(raw_path)
         url = url._replace(path=url.path.rstrip("/") or "/")
         query = parse_qs(url.query)
-        with self.lock:
-            self.log.append((method, raw_path))
-            if "Authorization" in headers:
-                self.auth_headers.append(headers["Authorization"])
-            fault = self._fault(url.path)
-            remaining, reset = self._rate()
-            if fault is not None and fault.kind == "429":
-                remaining, reset = 0, time.time() + fault.reset_in
-            rate_headers = self.rate_headers(max(remaining, 0), reset)
-            if fault is not None:
-                if fault.kind == "drop":
-                    return None
-                status = int(fault.kind)
-                return status, rate_headers, self.error_body(status)
-            if remaining < 0:
-                return 429, rate_headers, self.error_body(429)
-            status, extra, payload = self.route(method, url.path, query, headers, body)
-            return status, {**rate_headers, **extra}, payload
+        self.log.append((method, raw_path))
+        if "Authorization" in headers:
+            self.auth_headers.append(headers["Authorization"])
+        fault = self._fault(url.path)
+        remaining, reset = self._rate()
+        if fault is not None and fault.kind == "429":
+            remaining, reset = 0, time.time() + fault.reset_in
+        rate_headers = self.rate_headers(max(remaining, 0), reset)
+        if fault is not None:
+            if fault.kind == "drop":
+                return None
+            status = int(fault.kind)
+            return status, rate_headers, self.error_body(status)
+        if remaining < 0:
+            return 429, rate_headers, self.error_body(429)
+        status, extra, payload = self.route(method, url.path, query, headers, body)
+        return status, {**rate_headers, **extra}, payload
 
     # Subclasses: rate_headers, error_body, route.
 

@@ -51,8 +51,11 @@ def client(instance: str, token: str | None, transport: Transport):
     session.hooks["response"].append(
         lambda response, *args, **kwargs: transport.observe(
             response.status_code, response.headers, response.content))
+    # version_check_mode "none" (Mastodon.py's default): with "created", a failing
+    # /api/v1/instance (a revoked token answers 401 everywhere) sends Mastodon.py 2.3's version
+    # check into endless recursion; the endpoints used here exist since Mastodon 3.4.
     return Mastodon(access_token=token, api_base_url=instance, session=session,
-                    ratelimit_method="wait", version_check_mode="created",
+                    ratelimit_method="wait", version_check_mode="none",
                     request_timeout=60, user_agent=USER_AGENT)
 
 
