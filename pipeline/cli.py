@@ -58,6 +58,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("report", "pipeline.report"),
     ("decide", "pipeline.decide"),
     ("review", "pipeline.review"),
+    ("apply", "pipeline.apply"),
     ("churn", "pipeline.churn"),
     ("trends", "pipeline.trends"),
 ]

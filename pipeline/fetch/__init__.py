@@ -1,7 +1,8 @@
 """``followback fetch mastodon|bluesky``: your live followers, one snapshot per fetch.
 
 Each fetch writes the platform's API responses, unmodified, into a new folder
-``<fetch.out_dir>/<platform>/<UTC time of the fetch>/`` (``data/raw/mastodon/2026-05-01T120000Z/``)::
+``<fetch.out_dir>/<platform>/<UTC time of the fetch>/``, e.g.
+``data/raw/mastodon/2026-05-01T120000Z/``::
 
     fetch.json                the manifest: platform, server, account, fetched_at, list counts
                               and shortfalls, requests made, and per follower where its posts are

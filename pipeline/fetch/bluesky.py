@@ -90,6 +90,17 @@ def _load(raw: bytes) -> Any:
     return json.loads(raw.decode("utf-8")) if raw else None
 
 
+def entries(raw: bytes) -> list[tuple[str, Any]]:
+    """(DID, fingerprint) of each profile of a list page or profile batch: only profiles
+    (``profileViewDetailed``) carry ``postsCount``, which changes when the account posts."""
+    data = _load(raw) or {}
+    for key in ("followers", "follows", "profiles"):
+        if isinstance(data.get(key), list):
+            return [(p["did"], p.get("postsCount") if key == "profiles" else None)
+                    for p in data[key] if isinstance(p, dict) and "did" in p]
+    return []
+
+
 class BlueskyFetch:
     """The :class:`~pipeline.fetch._run.Platform` of Bluesky."""
 
@@ -132,14 +143,7 @@ class BlueskyFetch:
         page, raw = self.transport.call(method, params)
         return raw, page.cursor
 
-    def entries(self, raw: bytes) -> list[tuple[str, Any]]:
-        data = _load(raw) or {}
-        for key in ("followers", "follows", "profiles"):
-            if isinstance(data.get(key), list):
-                # Only profiles (profileViewDetailed) carry postsCount; list entries do not.
-                return [(p["did"], p.get("postsCount") if key == "profiles" else None)
-                        for p in data[key] if isinstance(p, dict) and "did" in p]
-        return []
+    entries = staticmethod(entries)
 
     def profiles(self, ids: list[str]) -> bytes:
         _, raw = self.transport.call(self.api.app.bsky.actor.get_profiles, {"actors": ids})

@@ -63,6 +63,16 @@ def _load(raw: bytes) -> Any:
     return json.loads(raw.decode("utf-8")) if raw else None
 
 
+def entries(raw: bytes) -> list[tuple[str, Any]]:
+    """(id, fingerprint) of each Account of a list page: its status count and last status
+    date change when it posts."""
+    data = _load(raw)
+    if not isinstance(data, list):
+        return []
+    return [(str(a["id"]), [a.get("statuses_count"), a.get("last_status_at")])
+            for a in data if isinstance(a, dict) and "id" in a]
+
+
 class MastodonFetch:
     """The :class:`~pipeline.fetch._run.Platform` of Mastodon."""
 
@@ -113,12 +123,7 @@ class MastodonFetch:
         cursor = (getattr(page, "_pagination_next", None) or {}).get("max_id")
         return raw, None if cursor is None else str(cursor)
 
-    def entries(self, raw: bytes) -> list[tuple[str, Any]]:
-        data = _load(raw)
-        if not isinstance(data, list):
-            return []
-        return [(str(a["id"]), [a.get("statuses_count"), a.get("last_status_at")])
-                for a in data if isinstance(a, dict) and "id" in a]
+    entries = staticmethod(entries)
 
     def posts(self, account_id: str, limit: int) -> list[bytes] | None:
         return self._statuses(account_id, limit)

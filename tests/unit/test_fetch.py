@@ -16,7 +16,7 @@ from pipeline.console import FollowbackError
 from pipeline.fetch import bluesky, mastodon
 from pipeline.fetch._run import Transport, completed, run
 from pipeline.ingest import ingest
-from tests.servers import Fault, FakeBluesky, FakeMastodon, Sleeps, World
+from tests.servers import FakeBluesky, FakeMastodon, Fault, Sleeps, World
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 TOKEN = "tok-3f9a1c77e2b54d0e9c1a-secret"
