@@ -51,7 +51,7 @@ def read_secret(platform: str, file: Path | None) -> str | None:
         return value
     if file is None:
         return None
-    path = Path(file)
+    path = Path(file).expanduser()
     if not path.is_file():
         raise FollowbackError(f"the token file {path} (params.yaml) does not exist")
     value = path.read_text(encoding="utf-8").strip()
