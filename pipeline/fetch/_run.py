@@ -423,8 +423,7 @@ def run(platform: Platform, platform_dir: Path, max_posts: int, own_posts: int,
     """Fetch one account's lists, its followers' profiles and posts into a new folder."""
     started = time.monotonic()
     platform_dir = Path(platform_dir)
-    me, me_raw = platform.me(), None
-    me_raw = me.raw
+    me = platform.me()
     folder = FetchFolder.open(platform_dir, platform.name, platform.server, me,
                               now or datetime.now(UTC))
     result = FetchResult(folder.final, platform.name, folder.fetched_at, me.handle,
@@ -432,7 +431,7 @@ def run(platform: Platform, platform_dir: Path, max_posts: int, own_posts: int,
     if result.resumed:
         console.print(f"resuming the fetch of {folder.state['fetched_at']} "
                       f"({folder.path.name})", highlight=False)
-    folder.write("me/profile.json", me_raw)
+    folder.write("me/profile.json", me.raw)
     history = completed(platform_dir, me.account_id)
     previous = _previous_posts(history[-1][1] if history else None, platform_dir)
 
