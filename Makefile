@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/score.py --accounts 500 --memory-accounts 20000
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/trends_power.py
+	$(BIN)/python bench/fetch.py --followers 300
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

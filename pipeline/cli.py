@@ -47,6 +47,7 @@ def main(
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
     ("demo", "pipeline.demo"),
+    ("fetch", "pipeline.fetch"),
     ("ingest", "pipeline.ingest"),
     ("train-bot", "pipeline.train_bot"),
     ("featurize", "pipeline.featurize"),
@@ -57,6 +58,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("report", "pipeline.report"),
     ("decide", "pipeline.decide"),
     ("review", "pipeline.review"),
+    ("apply", "pipeline.apply"),
     ("churn", "pipeline.churn"),
     ("trends", "pipeline.trends"),
 ]

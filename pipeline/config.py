@@ -172,6 +172,37 @@ class TrendsConfig(_Section):
     min_intervals: int = 6
 
 
+class MastodonFetchConfig(_Section):
+    instance: str | None = None        # e.g. https://mastodon.social (or --instance)
+    account: str | None = None         # None: the token's own account (or --account)
+    token_file: Path | None = None     # a file holding the access token (else the env var)
+
+
+class BlueskyFetchConfig(_Section):
+    handle: str | None = None          # e.g. me.bsky.social (or --handle)
+    service: str | None = None         # None: the public AppView, or bsky.social to log in
+    password_file: Path | None = None  # a file holding an app password (else the env var)
+
+
+class FetchConfig(_Section):
+    """``followback fetch``: not a DVC stage (it reads the network); writes data/raw/<platform>."""
+
+    out_dir: Path = Path("data/raw")   # each fetch: <out_dir>/<platform>/<UTC time>/
+    own_posts: int = 200               # the person's own newest posts fetched
+    max_retries: int = 5               # per request, on 5xx and network errors
+    backoff_seconds: float = 1.0       # first wait of the exponential backoff
+    mastodon: MastodonFetchConfig = MastodonFetchConfig()
+    bluesky: BlueskyFetchConfig = BlueskyFetchConfig()
+
+
+class ApplyConfig(_Section):
+    """``followback apply``: turn the latest verdicts into follows and unfollows."""
+
+    actions_dir: Path = Path("data/actions")  # one JSON Lines action log per run
+    max_actions: int = 50                     # the default --max of one run
+    pace_seconds: float | None = None         # between writes; None: the platform's default
+
+
 class Config(_Section):
     base: BaseConfig = BaseConfig()
     user: UserConfig = UserConfig()
@@ -185,6 +216,8 @@ class Config(_Section):
     report: ReportConfig = ReportConfig()
     churn: ChurnConfig = ChurnConfig()
     trends: TrendsConfig = TrendsConfig()
+    fetch: FetchConfig = FetchConfig()
+    apply: ApplyConfig = ApplyConfig()
 
 
 # The keys of params.yaml that name where a run reads and writes its data (not the inputs the
@@ -192,7 +225,7 @@ class Config(_Section):
 WORK_PATH_KEYS = frozenset({
     "data_dir", "models_dir", "reports_dir", "cache_dir", "out_dir", "truth_out", "out",
     "metrics", "model_dir", "eval_dir", "plots_dir", "plot", "unfollow_out", "decisions_out",
-    "path",
+    "path", "actions_dir",
 })
 
 

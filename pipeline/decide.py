@@ -100,6 +100,17 @@ def record(path: Path, account_id: str, follow_back: bool, note: str | None = No
     return Recorded(row.account_id, handle, row.follow_back, previous, path)
 
 
+def forget(path: Path, account_id: str) -> bool:
+    """Remove this account's decision from the file (undoing one); whether there was one."""
+    path = Path(path)
+    with locked(path):
+        frame = read_decisions(path)
+        hit = frame["account_id"] == str(account_id)
+        if hit.any():
+            io.write_table(frame[~hit][COLUMNS], path)
+    return bool(hit.any())
+
+
 def _neutral(text: str | None) -> str:
     from pipeline.score import neutralise
 

@@ -10,7 +10,8 @@ rejected (with the reason, in ``rejects.csv``) or counted as a duplicate.
 
 Formats (``--format``): ``generic`` (the contract's own columns as CSV, JSON Lines or Parquet),
 ``mastodon``, ``bluesky``, ``twitter`` (API v1.1 JSON), ``twitter-research`` (the flat CSVs of
-bot-research datasets), ``twitter-archive`` and ``instagram`` (follower and following lists).
+bot-research datasets), ``twitter-archive``, ``instagram`` and ``facebook`` (follower and
+following lists).
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ import typer
 from pipeline import io, schema
 from pipeline.config import Source
 from pipeline.console import FollowbackError, ParamsOption, console, progress
-from pipeline.ingest import archive, bluesky, generic, instagram, mastodon, research, twitter
-from pipeline.ingest._common import csv_header, peek
+from pipeline.ingest import (
+    archive,
+    bluesky,
+    facebook,
+    generic,
+    instagram,
+    mastodon,
+    research,
+    twitter,
+)
+from pipeline.ingest._common import csv_header, fetch_context, peek
 from pipeline.schema import Record, Reject, TableResult
 
 Reader = Callable[..., Iterator[Record | Reject]]
@@ -42,6 +52,7 @@ FORMATS: dict[str, Reader] = {
     "twitter-research": research.read,
     "twitter-archive": archive.read,
     "instagram": instagram.read,
+    "facebook": facebook.read,
 }
 # The file suffixes each format reads; with an explicit --format, other files in a folder are
 # skipped (and listed) rather than fed to a reader that cannot parse them.
@@ -53,10 +64,11 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "twitter-research": research.SUFFIXES,
     "twitter-archive": archive.SUFFIXES,
     "instagram": instagram.SUFFIXES,
+    "facebook": facebook.SUFFIXES,
 }
 FormatName = Literal[
     "auto", "generic", "mastodon", "bluesky", "twitter", "twitter-research", "twitter-archive",
-    "instagram",
+    "instagram", "facebook",
 ]
 TableName = Literal["accounts", "posts", "own_posts", "decisions", "snapshots"]
 
@@ -117,8 +129,13 @@ def detect_format(path: Path) -> str:
             return "generic"
         raise _unknown(path, f"an unknown CSV header: {', '.join(header[:8]) or 'none'}")
     if suffix in (".json", ".jsonl", ".ndjson"):
+        fetched = fetch_context(path)
+        if fetched is not None and fetched.platform in FORMATS:
+            return fetched.platform  # a file of a `followback fetch` folder
         text = peek(path)
         keys = set(_JSON_KEY.findall(text))
+        if keys & set(facebook.KEYS):
+            return "facebook"
         if keys & {"relationships_following", "relationships_followers"} or (
             instagram.FILE_NAMES.match(name) and "string_list_data" in keys
         ):
@@ -346,7 +363,7 @@ def cli(
         typer.Option("--format", "-f", metavar="FORMAT",
                      help="Format of the sources: auto (detect it per file from the name and "
                      "the first bytes), generic, mastodon, bluesky, twitter, twitter-research, "
-                     "twitter-archive or instagram."),
+                     "twitter-archive, instagram or facebook."),
     ] = "auto",
     table: Annotated[
         TableName | None,

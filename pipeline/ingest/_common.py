@@ -9,6 +9,7 @@ value in the reason.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import warnings
@@ -451,3 +452,64 @@ def extras(obj: dict[str, Any], used: Iterable[str]) -> dict[str, Any]:
     """The platform fields the contract has no column for."""
     used = set(used)
     return {k: v for k, v in obj.items() if k not in used}
+
+
+# --------------------------------------------------------------------------- fetch folders
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    """Where a file sits in a ``followback fetch`` folder, and what its manifest says."""
+
+    platform: str
+    fetched_at: datetime
+    account_id: str
+    role: str  # "manifest", or the subfolder: "me", "followers", "following", "profiles", "posts"
+    folder: str
+    complete: tuple[str, ...]  # the lists that came out whole (a stuck cursor leaves one short)
+
+
+@functools.lru_cache(maxsize=256)
+def _manifest(folder: str, mtime_ns: int) -> dict | None:
+    from pipeline.fetch._run import read_manifest
+
+    return read_manifest(Path(folder))
+
+
+def fetch_context(path: Path) -> FetchContext | None:
+    """The fetch a file belongs to (``<fetch>/fetch.json`` or ``<fetch>/<role>/<file>``)."""
+    from pipeline.fetch._run import MANIFEST
+
+    path = Path(path)
+    if path.name == MANIFEST:
+        folder, role = path.parent, "manifest"
+    else:
+        folder, role = path.parent.parent, path.parent.name
+    manifest_path = folder / MANIFEST
+    try:
+        mtime = manifest_path.stat().st_mtime_ns
+    except OSError:
+        return None
+    manifest = _manifest(str(folder), mtime)
+    if manifest is None:
+        return None
+    when = parse_time(manifest.get("fetched_at"))
+    if when is None:
+        return None
+    lists = manifest.get("lists", {})
+    return FetchContext(str(manifest.get("platform")), when,
+                        str(manifest.get("account", {}).get("id")), role, folder.name,
+                        tuple(d for d, info in lists.items() if info.get("complete")))
+
+
+def fetched_snapshot(ctx: FetchContext, account_id: Any, source: str,
+                     location: str) -> Record | Reject:
+    """One account of a fetched follower or following list as a snapshot at the fetch time."""
+    data = clean({"taken_at": ctx.fetched_at, "direction": ctx.role, "account_id": account_id})
+    if ctx.role not in ctx.complete:
+        return Reject(source, location, "snapshots",
+                      f"the {ctx.role} list of the fetch {ctx.folder} is incomplete (its cursor "
+                      "stopped advancing; see fetch.json), so it is no snapshot",
+                      to_raw(data))
+    return Record("snapshots", source, location, data, observed_at=ctx.fetched_at,
+                  extra={"platform": ctx.platform, "fetch": ctx.folder})

@@ -26,19 +26,29 @@ Feed item -> posts: a ``reason`` of ``app.bsky.feed.defs#reasonRepost`` -> kind 
 -> "reply". The post's ``uri`` is the post id. Authors embedded in posts are not yielded as
 accounts: their basic profile view lacks the counts and bio, and would replace a full profile
 read from another file.
+
+In a ``followback fetch`` folder (see :mod:`pipeline.fetch`) each file is read for its part:
+``followers/`` and ``following/`` pages are snapshots taken at the fetch time, ``profiles/``
+batches (``getProfiles``) are the followers' accounts, ``me/`` holds the person's own profile
+(not an account to judge) and own feed (their posts and replies are own_posts, reposts are not),
+``posts/`` the followers' feeds. Every record of the fetch is observed at the fetch time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.ingest._common import (
     PENDING,
+    FetchContext,
     attribute,
     clean,
     extras,
+    fetch_context,
+    fetched_snapshot,
     guess_table,
     iter_json,
     parse_time,
@@ -193,7 +203,55 @@ def _read(path: Path) -> Iterator[Record | Reject]:
                              f"keys {sorted(obj)[:8]}", to_raw(obj))
 
 
+_ROLE_TABLES = {"me": "own_posts", "followers": "snapshots", "following": "snapshots",
+                "profiles": "accounts", "posts": "posts"}
+
+
+def _own_post(item: dict[str, Any], me: str, source: str, location: str) -> Record | Reject:
+    post = item.get("post") if isinstance(item.get("post"), dict) else {}
+    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    author = post.get("author") if isinstance(post.get("author"), dict) else {}
+    reason = item.get("reason") if isinstance(item.get("reason"), dict) else {}
+    if reason.get("$type") == REPOST_REASON or author.get("did") != me:
+        return Reject(source, location, "own_posts", "a repost is not one of your own posts",
+                      to_raw(item))
+    data = clean({"post_id": post.get("uri"), "created_at": record.get("createdAt"),
+                  "text": record.get("text")})
+    return Record("own_posts", source, location, data, extra=_post_extra(post, record))
+
+
+def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
+    source = str(path)
+    if ctx.role == "manifest" or path.name == "profile.json":
+        return  # the manifest, and the person's own profile: nobody to judge
+    table = _ROLE_TABLES.get(ctx.role, PENDING)
+    for item in iter_json(path):
+        if item.error:
+            yield Reject(source, item.location, table, item.error, item.raw)
+            continue
+        for location, obj in unwrap(item, _WRAPPERS):
+            if ctx.role in ("followers", "following") and is_profile(obj):
+                yield fetched_snapshot(ctx, obj.get("did"), source, location)
+            elif ctx.role == "profiles" and is_profile(obj):
+                yield replace(profile_record(obj, source, location), observed_at=ctx.fetched_at)
+            elif ctx.role == "me" and isinstance(obj, dict) and isinstance(obj.get("post"), dict):
+                yield _own_post(obj, ctx.account_id, source, location)
+            elif ctx.role == "posts" and isinstance(obj, dict) and isinstance(obj.get("post"),
+                                                                              dict):
+                yield replace(_feed_record(obj, source, location), observed_at=ctx.fetched_at)
+            else:
+                what = (f"object with keys {sorted(obj)[:8]}" if isinstance(obj, dict)
+                        else type(obj).__name__)
+                yield Reject(source, location, table,
+                             f"not what a fetch's {ctx.role}/ folder holds: {what}", to_raw(obj))
+
+
 def read(path: Path, **opts: Any) -> Iterator[Record | Reject]:
-    """Accounts and posts from a Bluesky XRPC response saved as JSON or JSON Lines."""
+    """Accounts and posts from a Bluesky XRPC response saved as JSON or JSON Lines; a file of a
+    ``followback fetch`` folder is read for its part of the fetch."""
     path = Path(path)
+    ctx = fetch_context(path)
+    if ctx is not None:
+        yield from _read_fetched(path, ctx)
+        return
     yield from attribute(_read(path), guess_table(path))

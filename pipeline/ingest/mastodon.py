@@ -15,19 +15,29 @@ Status -> posts: ``reblog`` -> kind "repost" with the reblogged text, ``in_reply
 "reply". The status's own ``account`` (the poster) is also yielded as an accounts record, once
 per file; the author of a reblogged status is not (they are not the follower), only their
 ``acct`` is kept in ``extra``.
+
+In a ``followback fetch`` folder (see :mod:`pipeline.fetch`) each file is read for its part:
+the follower list's Account entities are accounts and, like the following list's, snapshots taken
+at the fetch time; ``me/`` holds the person's own profile (not an account to judge) and own
+statuses (own_posts); ``posts/`` the followers' statuses. Every record of the fetch is observed
+at the fetch time, so a later fetch's profile of the same account replaces an earlier one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.ingest._common import (
     PENDING,
+    FetchContext,
     attribute,
     clean,
     extras,
+    fetch_context,
+    fetched_snapshot,
     guess_table,
     html_to_text,
     iter_json,
@@ -142,7 +152,53 @@ def _read(path: Path) -> Iterator[Record | Reject]:
                              f"not a Mastodon Account or Status entity: {what}", to_raw(obj))
 
 
+_ROLE_TABLES = {"me": "own_posts", "followers": "accounts", "following": "snapshots",
+                "posts": "posts"}
+
+
+def _own_post(obj: dict[str, Any], source: str, location: str) -> Record | Reject:
+    if isinstance(obj.get("reblog"), dict):
+        return Reject(source, location, "own_posts", "a reblog is not one of your own posts",
+                      to_raw(obj))
+    data = clean({"post_id": obj.get("id"), "created_at": obj.get("created_at"),
+                  "text": html_to_text(obj.get("content"))})
+    return Record("own_posts", source, location, data,
+                  extra=clean(extras(obj, ("id", "created_at", "content", "account"))))
+
+
+def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
+    source = str(path)
+    if ctx.role == "manifest" or path.name == "profile.json":
+        return  # the manifest, and the person's own profile: nobody to judge
+    table = _ROLE_TABLES.get(ctx.role, PENDING)
+    for item in iter_json(path):
+        if item.error:
+            yield Reject(source, item.location, table, item.error, item.raw)
+            continue
+        for location, obj in unwrap(item, _WRAPPERS):
+            if ctx.role in ("followers", "following") and is_account(obj):
+                if ctx.role == "followers":
+                    yield replace(account_record(obj, source, location),
+                                  observed_at=ctx.fetched_at)
+                yield fetched_snapshot(ctx, obj.get("id"), source, location)
+            elif ctx.role == "me" and is_status(obj):
+                yield _own_post(obj, source, location)
+            elif ctx.role == "posts" and is_status(obj):
+                # The poster's profile comes from the follower list of the fetch, not from here.
+                yield replace(_status_record(obj, source, location), observed_at=ctx.fetched_at)
+            else:
+                what = (f"object with keys {sorted(obj)[:8]}" if isinstance(obj, dict)
+                        else type(obj).__name__)
+                yield Reject(source, location, table,
+                             f"not what a fetch's {ctx.role}/ folder holds: {what}", to_raw(obj))
+
+
 def read(path: Path, **opts: Any) -> Iterator[Record | Reject]:
-    """Accounts and posts from a Mastodon API response saved as JSON or JSON Lines."""
+    """Accounts and posts from a Mastodon API response saved as JSON or JSON Lines; a file of a
+    ``followback fetch`` folder is read for its part of the fetch."""
     path = Path(path)
+    ctx = fetch_context(path)
+    if ctx is not None:
+        yield from _read_fetched(path, ctx)
+        return
     yield from attribute(_read(path), guess_table(path))

@@ -47,6 +47,7 @@ def root(fixtures: Path) -> Path:
         ("archive/data/manifest.js", "twitter-archive"),
         ("instagram/connections/followers_and_following/followers_1.json", "instagram"),
         ("instagram/connections/followers_and_following/following.json", "instagram"),
+        ("facebook/connections/followers/people_who_followed_you.json", "facebook"),
     ],
 )
 def test_detect_format(root, path, fmt):
@@ -55,7 +56,7 @@ def test_detect_format(root, path, fmt):
 
 def test_formats_are_the_documented_names():
     assert list(FORMATS) == ["generic", "mastodon", "bluesky", "twitter", "twitter-research",
-                             "twitter-archive", "instagram"]
+                             "twitter-archive", "instagram", "facebook"]
 
 
 @pytest.mark.parametrize(
