@@ -19,7 +19,8 @@ from pipeline.console import FollowbackError, console
 app = typer.Typer(
     name="followback",
     help="Learn which of your followers you would follow back, and say why.\n\n"
-    "Stages run in this order: demo -> ingest -> churn -> featurize -> train -> evaluate -> "
+    "Stages run in this order: demo -> ingest -> churn -> featurize -> decisions -> train -> "
+    "evaluate -> "
     "score -> trends -> report. `dvc repro` runs them all from params.yaml; `decide` and "
     "`review` record your own verdicts for the next training run.",
     no_args_is_help=True,
@@ -51,6 +52,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("ingest", "pipeline.ingest"),
     ("train-bot", "pipeline.train_bot"),
     ("featurize", "pipeline.featurize"),
+    ("decisions", "pipeline.decisions"),
     ("train", "pipeline.train"),
     ("evaluate", "pipeline.evaluate"),
     ("score", "pipeline.score"),

@@ -129,6 +129,14 @@ class RulesConfig(_Section):
     skip_empty_bio: bool = True
 
 
+class DecisionsConfig(_Section):
+    """``followback decisions``: the training labels, explicit plus implicit ones."""
+
+    implicit: bool = True            # read implicit decisions from the snapshots
+    implicit_after_days: float = 14.0  # a follower not followed this long: not followed back
+    out: Path = Path("data/labels.parquet")
+
+
 class EvaluateConfig(_Section):
     rules: RulesConfig = RulesConfig()
     metrics: Path = Path("metrics/evaluate.json")
@@ -209,6 +217,7 @@ class Config(_Section):
     demo: DemoConfig = DemoConfig()
     ingest: IngestConfig = IngestConfig()
     features: FeaturesConfig = FeaturesConfig()
+    decisions: DecisionsConfig = DecisionsConfig()
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     mlflow: MlflowConfig = MlflowConfig()

@@ -154,6 +154,9 @@ def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str
     with mlflow.start_run(run_name=f"train-{cfg.train.classifier}") as run:
         params = _flatten("", cfg.model_dump(mode="json"), {})
         mlflow.log_params({k: v for k, v in params.items() if v is not None})
+        # How many labels of each source trained the model and what CV and holdout measured.
+        mlflow.log_params({f"labels.{k}": v for k, v in summary.items()
+                           if k.startswith("n_") or k == "measured_on"})
         mlflow.log_metrics({k: v for k, v in summary.items()
                             if isinstance(v, int | float) and not isinstance(v, bool)})
         mlflow.log_metrics({f"importance.{k}": v for k, v in importance.items()})

@@ -1,5 +1,11 @@
 """Train the follow-back classifier on the person's past decisions, tracked in MLflow.
 
+The decisions are the labels of ``followback decisions`` (``decisions.out``): the explicit ones
+and, unless ``decisions.implicit`` is off, the implicit ones read from the snapshots. The model
+learns from both; cross-validation and the holdout *measure* on explicit decisions only (implicit
+labels are noisy, see :mod:`pipeline.decisions`), as long as there are enough of them for
+``train.cv_folds`` folds; otherwise on all labels, and the summary says so.
+
 One run does, in order: stratified k-fold cross-validation of the whole Pipeline (features are
 fitted inside each fold), a decision threshold chosen on the out-of-fold probabilities by the
 policy in ``params.yaml``, a time-ordered holdout (fit on older decisions, test on the newest) with
@@ -44,6 +50,24 @@ class TrainingData:
     own_posts: list[str]
     unknown_decisions: int = 0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    # "explicit" or "implicit", per row of X
+    source: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """Indices of the rows that CV and the holdout measure on: the explicit decisions, or
+        every row when there are too few explicit ones (see :func:`measured_on`)."""
+        explicit = np.flatnonzero(self.source == "explicit")
+        return explicit if self.measured_on == "explicit" else np.arange(len(self.y))
+
+    @property
+    def measured_on(self) -> str:
+        explicit = self.y[self.source == "explicit"]
+        counts = np.bincount(explicit, minlength=2)
+        return "explicit" if len(explicit) and counts.min() >= self.cv_folds else "all"
+
+    cv_folds: int = 5
 
 
 def load_training_data(cfg: Config) -> TrainingData:
@@ -51,54 +75,77 @@ def load_training_data(cfg: Config) -> TrainingData:
     from pipeline.frame import load_account_frame
 
     data_dir = cfg.ingest.out_dir
+    from pipeline.decisions import labels_for_training
+
     tables = {name: io.read_table(data_dir, name)
               for name in ("accounts", "posts", "snapshots", "decisions", "own_posts")}
-    decisions = tables["decisions"]
+    labels = labels_for_training(cfg, tables)
+    decisions = labels.frame
     # Churn counts as the person could see them when deciding (no label leak); an undated
     # decision sees every snapshot.
     last = tables["snapshots"]["taken_at"].max() if len(tables["snapshots"]) else pd.NaT
     as_of = decisions.set_index("account_id")["decided_at"].fillna(last)
     frame = load_account_frame(cfg, tables, as_of=as_of)
     known = decisions["account_id"].isin(frame["account_id"])
-    decided = frame.merge(decisions[known][["account_id", "follow_back", "decided_at"]],
+    decided = frame.merge(decisions[known][["account_id", "follow_back", "decided_at", "source"]],
                           on="account_id", how="inner", validate="one_to_one")
     decided = decided.sort_values(["decided_at", "account_id"], na_position="first",
                                   kind="stable").reset_index(drop=True)
     y = decided["follow_back"].astype(int).to_numpy()
-    check_labels(y, cfg)
+    source = decided["source"].astype(str).to_numpy(dtype=object)
+    check_labels(y, cfg, source)
     own = [t for t in tables["own_posts"]["text"].dropna().tolist() if t.strip()]
     if not own:
         raise FollowbackError(
             "no own posts found in the ingested data: the relevance criterion compares "
             "followers' posts with yours, so ingest your own posts (own_posts table) first"
         )
+    counts = {f"n_{s}": int((source == s).sum()) for s in ("explicit", "implicit")}
+    counts.update({f"n_{s}_follow_back": int(y[source == s].sum())
+                   for s in ("explicit", "implicit")})
     return TrainingData(
-        X=decided.drop(columns=["follow_back", "decided_at"]),
+        X=decided.drop(columns=["follow_back", "decided_at", "source"]),
         y=y,
         decided_at=decided["decided_at"],
         own_posts=own,
         unknown_decisions=int((~known).sum()),
         tables=tables,
+        source=source,
+        label_counts=counts,
+        cv_folds=cfg.train.cv_folds,
     )
 
 
-def check_labels(y: np.ndarray, cfg: Config) -> None:
-    """Stop with a message naming the problem when the decisions cannot train a model."""
+def check_labels(y: np.ndarray, cfg: Config, source: np.ndarray | None = None) -> None:
+    """Stop with a message naming the problem when the decisions cannot train a model.
+
+    ``train.min_decisions`` counts explicit and implicit decisions together."""
     n = len(y)
     need = max(cfg.train.min_decisions, 2 * cfg.train.cv_folds)
+    n_implicit = 0 if source is None else int((source == "implicit").sum())
+    which = (f" ({n - n_implicit} explicit, {n_implicit} implicit)"
+             if source is not None else "")
     if n < need:
+        hint = ("" if cfg.decisions.implicit else " or switch implicit decisions on "
+                "(decisions.implicit)")
         raise FollowbackError(
-            f"only {n} decisions match ingested accounts; training needs at least {need} "
-            f"(train.min_decisions={cfg.train.min_decisions}, and {cfg.train.cv_folds} per "
-            "class for cross-validation). Record more with `followback decide` or `review`."
+            f"only {n} decisions{which} match ingested accounts; training needs at least "
+            f"{need} (train.min_decisions={cfg.train.min_decisions}, and {cfg.train.cv_folds} "
+            "per class for cross-validation). Record more with `followback decide` or "
+            f"`review`{hint}."
         )
     counts = np.bincount(y, minlength=2)
     if counts.min() < cfg.train.cv_folds:
         missing = "follow back" if counts[1] < counts[0] else "skip"
+        hint = ""
+        if missing == "skip" and cfg.decisions.implicit and n_implicit:
+            hint = (f"; implicit 'skip' decisions need snapshots at least "
+                    f"{cfg.decisions.implicit_after_days:g} days apart "
+                    "(decisions.implicit_after_days): fetch again later")
         raise FollowbackError(
-            f"the decisions hold {counts[1]} 'follow back' and {counts[0]} 'skip': at least "
-            f"{cfg.train.cv_folds} of each class are needed (one per cross-validation fold, "
-            f"train.cv_folds); record more '{missing}' decisions"
+            f"the decisions{which} hold {counts[1]} 'follow back' and {counts[0]} 'skip': at "
+            f"least {cfg.train.cv_folds} of each class are needed (one per cross-validation "
+            f"fold, train.cv_folds); record more '{missing}' decisions{hint}"
         )
 
 
@@ -136,25 +183,42 @@ def cross_validate(cfg: Config, data: TrainingData) -> pd.DataFrame:
     from sklearn.model_selection import StratifiedKFold
 
     folds = StratifiedKFold(cfg.train.cv_folds, shuffle=True, random_state=cfg.base.seed)
+    measured = data.measured
+    # Rows never measured (implicit decisions when there are enough explicit ones) train in
+    # every fold.
+    always = np.setdiff1d(np.arange(len(data.y)), measured)
     rows = []
     with progress("folds") as bar:
         task = bar.add_task("cross-validation", total=cfg.train.cv_folds)
-        for fold, (tr, te) in enumerate(folds.split(data.X, data.y)):
+        for fold, (tr_m, te_m) in enumerate(folds.split(measured, data.y[measured])):
+            tr, te = np.sort(np.concatenate([measured[tr_m], always])), measured[te_m]
             _, proba = _fit_predict(cfg, data, tr, te)
             rows.append(pd.DataFrame({
                 "account_id": data.X["account_id"].iloc[te].to_numpy(),
                 "split": "cv", "fold": fold, "y": data.y[te], "p_model": proba,
-                "p_majority": data.y[tr].mean(),
+                "p_majority": data.y[tr].mean(), "source": data.source[te],
             }))
             bar.advance(task)
     return pd.concat(rows, ignore_index=True)
 
 
 def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Fit on the older decisions, predict the newest; importance by criterion on the newest."""
-    n = len(data.y)
-    n_test = max(1, math.ceil(cfg.train.holdout_fraction * n))
-    tr, te = np.arange(n - n_test), np.arange(n - n_test, n)
+    """Fit on the older decisions, predict the newest; importance by criterion on the newest.
+
+    The newest are the newest measured decisions (explicit ones, see
+    :attr:`TrainingData.measured`); the model fits on every label decided before the first of
+    them, so no implicit decision from the holdout's time trains it.
+    """
+    measured = data.measured
+    n_test = max(1, math.ceil(cfg.train.holdout_fraction * len(measured)))
+    te = measured[-n_test:]  # rows are in decided_at order
+    start = data.decided_at.iloc[te[0]]
+    older = np.arange(len(data.y))
+    if pd.notna(start):
+        older = older[(data.decided_at < start).fillna(True).to_numpy()]
+    else:
+        older = older[:te[0]]
+    tr = np.setdiff1d(older, te)
     if len(np.unique(data.y[tr])) < 2:
         raise FollowbackError("the older decisions hold a single class: the time-ordered "
                               "holdout cannot train; lower train.holdout_fraction")
@@ -162,6 +226,7 @@ def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[st
     frame = pd.DataFrame({
         "account_id": data.X["account_id"].iloc[te].to_numpy(), "split": "holdout",
         "fold": -1, "y": data.y[te], "p_model": proba, "p_majority": data.y[tr].mean(),
+        "source": data.source[te],
     })
     importance = criterion_importance(model, data.X.iloc[te], data.y[te], cfg.base.seed)
     return frame, importance
@@ -218,9 +283,16 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
 
     started = time.perf_counter()
     data = load_training_data(cfg)
+    counts = data.label_counts
     console.print(f"training on {len(data.y)} decisions "
-                  f"({int(data.y.sum())} follow back, {int(len(data.y) - data.y.sum())} skip); "
+                  f"({int(data.y.sum())} follow back, {int(len(data.y) - data.y.sum())} skip): "
+                  f"{counts['n_explicit']} explicit, {counts['n_implicit']} implicit; "
+                  f"measured on {data.measured_on} ({len(data.measured)}); "
                   f"classifier {cfg.train.classifier}")
+    if data.measured_on == "all" and counts["n_implicit"]:
+        console.print(f"[yellow]fewer than {cfg.train.cv_folds} explicit decisions of each "
+                      "class: cross-validation and holdout measure on implicit decisions too, "
+                      "which are noisy (see README, 'Implicit decisions')[/]")
     if data.unknown_decisions:
         console.print(f"[yellow]{data.unknown_decisions} decisions name accounts that were not "
                       "ingested; they are left out[/]")
@@ -238,6 +310,9 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
     summary = {
         "n_decisions": int(len(data.y)),
         "n_follow_back": int(data.y.sum()),
+        **counts,
+        "measured_on": data.measured_on,
+        "n_measured": int(len(data.measured)),
         "threshold": threshold,
         "threshold_policy": cfg.train.threshold.policy,
         "classifier": cfg.train.classifier,
