@@ -1219,6 +1219,98 @@ class _World:
                 acc.churn_role = "unfollower"
                 self.planted_losses[m] += 1
 
+    # ---- what the following list shows beyond her decisions ----------------------------------
+
+    def would_follow_back(self, acc: _Account) -> bool:
+        """Her decision on a follower: the recorded one, else what her rule would say had she
+        looked at it a week after it followed."""
+        if acc.decision:
+            return bool(acc.decision[0])
+        year_frac = max(0.0, (acc.first_follow + 7 * DAY - self.t[0]) / (365 * DAY))
+        return acc.utility - UTILITY["pickier_per_year"] * year_frac > UTILITY["threshold"]
+
+    def plant_implicit_noise(self) -> None:
+        """Make the following snapshots say more than her decisions, as a real account's do.
+
+        - *followed first*: followers she had followed before they followed her (people she
+          found herself, whatever the follow-back criteria say); no decision recorded;
+        - *undone*: follow-backs she unfollowed later while they still follow her: some she had
+          decided on (she changed her mind), some courtesy follow-backs she never recorded, of
+          followers her criteria would skip;
+        - followers she never looked at are simply not followed (that is already so: the
+          undecided followers, whatever her criteria would say).
+
+        Draws from a stream of its own, so the rest of the demo is the same with or without it.
+        """
+        d = _Dice(np.random.default_rng(np.random.SeedSequence(self.seed).spawn(7)[6]))
+        t, end, n = self.t, self.end, sum(a.follower for a in self.accounts)
+        self.implicit_noise: dict[str, dict] = {}
+
+        def free(a: _Account) -> bool:
+            return (a.follower and not a.trickster_cycles and not a.exception
+                    and a.churn_role is None and len(a.follows) == 1 and a.follows[0][1] is None)
+
+        first_pool = [a for a in self.accounts if free(a) and not a.decision and not a.followed
+                      and a.archetype in GENUINE and a.first_follow > t[1]]
+        for acc in d.sample(first_pool, max(2, round(40 * n / 2000))):
+            start = acc.first_follow - int(d.uniform(3, 90) * DAY)
+            acc.followed = [[start, None]]
+            self.implicit_noise[acc.account_id] = {"kind": "followed_first",
+                                                   "followed_at": start}
+        def undo(pool: list[_Account], k: int, recorded: bool) -> None:
+            """Unfollow ``k`` of ``pool`` a month or more after the follow-back, so that a
+            snapshot shows the follow-back and a later one the undo."""
+            done = 0
+            for acc in d.sample(pool, len(pool)):
+                if done == k:
+                    break
+                back = (acc.followed[0][0] if recorded
+                        else acc.first_follow + int(d.uniform(0.5, 5) * DAY))
+                seen = next((x for x in t if x > back), None)
+                if seen is None:
+                    continue
+                low = max(back + 30 * DAY, seen + 3600)
+                high = end - 40 * DAY if recorded else min(low + 90 * DAY, end - 40 * DAY)
+                if low >= high:
+                    continue
+                undone = int(d.uniform(low, high))
+                acc.followed = [[back, undone]]
+                self.implicit_noise[acc.account_id] = {"kind": "undone", "followed_at": back,
+                                                       "undone_at": undone, "recorded": recorded}
+                done += 1
+
+        # She changed her mind on some follow-backs she had decided on ...
+        undo([a for a in self.accounts if free(a) and a.decision and a.decision[0]
+              and a.followed and len(a.followed) == 1],
+             max(1, round(15 * n / 2000)), recorded=True)
+        # ... and undid courtesy follow-backs she never recorded, of followers her rule skips.
+        undo([a for a in self.accounts if free(a) and not a.decision and not a.followed
+              and a.archetype in GENUINE and not self.would_follow_back(a)],
+             max(1, round(15 * n / 2000)), recorded=False)
+
+    def implicit_truth(self) -> dict[str, Any]:
+        """What the implicit decisions of the snapshots cannot know, for ``demo_truth.json``."""
+        noise = getattr(self, "implicit_noise", {})
+        followers = [a for a in self.accounts if a.follower]
+        never = [a.account_id for a in followers if not a.decision and not a.followed
+                 and self.would_follow_back(a)]
+        return {
+            "would_follow_back": {a.account_id: self.would_follow_back(a) for a in followers},
+            "looked_at": [a.account_id for a in followers if a.decision],
+            "followed_first": [{"account_id": k, "followed_at": _iso(v["followed_at"])}
+                               for k, v in noise.items() if v["kind"] == "followed_first"],
+            "undone": [{"account_id": k, "followed_at": _iso(v["followed_at"]),
+                        "undone_at": _iso(v["undone_at"]), "recorded": v["recorded"]}
+                       for k, v in noise.items() if v["kind"] == "undone"],
+            "never_looked_at_would_follow_back": never,
+            "note": ("would_follow_back: her recorded decision, else what her rule says a week "
+                     "after the follow. followed_first: she followed them before they followed "
+                     "her (no decision). undone: follow-backs she unfollowed later while they "
+                     "still follow her (recorded: she had decided 'follow back' first). "
+                     "never_looked_at_would_follow_back: not followed though her rule would "
+                     "follow back."),
+        }
+
     # ---- helpers -----------------------------------------------------------------------------
 
     def _human_time(self, when: float, within: tuple[int, int] | None = None) -> int:
@@ -1391,6 +1483,7 @@ class _World:
                 for a in followers if a.exception
             ],
             "following_never_followed": [a.account_id for a in self.accounts if not a.follower],
+            "implicit": self.implicit_truth(),
             "topic_effect": effect,
         }
 
@@ -1515,6 +1608,7 @@ def generate(cfg: Config) -> DemoSummary:
     world.score_utility()
     world.decide()
     world.churn()
+    world.plant_implicit_noise()
     frames = world.frames()
     for table, name in TABLE_FILES.items():
         write_table(frames[table], Path(demo.out_dir) / name)

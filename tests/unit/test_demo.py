@@ -220,9 +220,12 @@ def test_following_list_reflects_follow_backs(demo):
     states = demo.states()
     times = [pd.Timestamp(t) for t in demo.truth["snapshots"]]
     tricksters = {t["account_id"] for t in demo.truth["tricksters"]}
+    undone = {u["account_id"]: pd.Timestamp(u["undone_at"])
+              for u in demo.truth["implicit"]["undone"]}
     for row in dec.itertuples():
         followed = [g for t, (_, g) in zip(times, states[row.account_id], strict=True)
-                    if t > row.decided_at]
+                    if t > row.decided_at and t < undone.get(row.account_id, pd.Timestamp.max
+                                                              .tz_localize("UTC"))]
         if not row.follow_back:
             assert not any(g for _, g in states[row.account_id]), row.account_id
         elif row.account_id not in tricksters:
@@ -230,6 +233,59 @@ def test_following_list_reflects_follow_backs(demo):
     # She also follows accounts that never followed her.
     never = demo.truth["following_never_followed"]
     assert never and all(not any(f for f, _ in states[a]) and states[a][-1][1] for a in never)
+
+
+def test_following_list_says_more_than_her_decisions(demo):
+    """Implicit decisions must be noisy on the demo, as on a real account: planted and true."""
+    states = demo.states()
+    times = [pd.Timestamp(t) for t in demo.truth["snapshots"]]
+    implicit = demo.truth["implicit"]
+    decided = set(demo.tables["decisions"]["account_id"])
+    # Followed first: she follows them at a snapshot before they first follow her.
+    first = [r["account_id"] for r in implicit["followed_first"]]
+    assert len(first) >= 2 and not set(first) & decided
+    seen_first = 0
+    for a in first:
+        s = states[a]
+        k = next(i for i, (f, _) in enumerate(s) if f)
+        seen_first += any(g for _, g in s[:k])
+        assert all(g for _, g in s[k:])  # and still follows them
+    assert seen_first >= len(first) // 2
+    # Undone: mutual at some snapshot, later a follower she no longer follows.
+    undone = implicit["undone"]
+    assert any(u["recorded"] for u in undone) and any(not u["recorded"] for u in undone)
+    for u in undone:
+        s = states[u["account_id"]]
+        mutual = [i for i, (f, g) in enumerate(s) if f and g]
+        assert mutual and s[-1] == (True, False), u
+        assert (u["account_id"] in decided) == u["recorded"]
+        assert times[mutual[-1]] < pd.Timestamp(u["undone_at"]) <= times[mutual[-1] + 1]
+    for u in undone:
+        if not u["recorded"]:  # courtesy follow-backs of followers her rule would skip
+            assert implicit["would_follow_back"][u["account_id"]] is False
+    # Never looked at: undecided, never followed, though her rule would follow back.
+    never = implicit["never_looked_at_would_follow_back"]
+    assert len(never) >= 5
+    for a in never:
+        assert a not in decided and not any(g for _, g in states[a])
+        assert implicit["would_follow_back"][a] is True
+    # Her truth agrees with her recorded decisions.
+    dec = demo.tables["decisions"].set_index("account_id")["follow_back"]
+    assert all(implicit["would_follow_back"][a] == bool(v) for a, v in dec.items())
+    assert set(implicit["looked_at"]) == decided
+
+
+def test_implicit_noise_leaves_the_rest_of_the_demo_alone(tmp_path, monkeypatch):
+    """The planting draws from its own stream: accounts, posts and decisions do not change."""
+    from pipeline import demo as demo_module
+
+    generate(demo_config(out_dir=tmp_path / "with", n_followers=N))
+    monkeypatch.setattr(demo_module._World, "plant_implicit_noise", lambda self: None)
+    generate(demo_config(out_dir=tmp_path / "without", n_followers=N))
+    for name in ("accounts.csv", "posts.jsonl", "decisions.csv"):
+        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes()
+    assert (tmp_path / "with" / "snapshots.csv").read_bytes() != (
+        tmp_path / "without" / "snapshots.csv").read_bytes()
 
 
 def test_a_learned_model_beats_the_six_criteria_rule(tmp_path):
