@@ -60,6 +60,7 @@ def test_what_each_stage_writes_is_where_params_yaml_says():
         "ingest": [CFG.ingest.out_dir],
         "churn": [CFG.churn.out, CFG.churn.unfollow_out],
         "featurize": [CFG.features.out, CFG.features.metrics],
+        "decisions": [CFG.decisions.out],
         "train": [CFG.train.model_dir, CFG.train.eval_dir, CFG.train.metrics],
         "evaluate": [CFG.evaluate.metrics, Path(CFG.evaluate.plots_dir) / "evaluation.png"],
         "score": [CFG.score.out],
@@ -75,7 +76,8 @@ def test_what_each_stage_writes_is_where_params_yaml_says():
 
 def test_each_stage_depends_on_what_the_stage_before_wrote():
     outputs = {path: name for name, stage in STAGES.items() for path in _outputs(stage)}
-    for name in ("churn", "featurize", "train", "evaluate", "score", "trends", "report"):
+    for name in ("churn", "featurize", "decisions", "train", "evaluate", "score", "trends",
+                 "report"):
         upstream = [outputs.get(dep) for dep in _paths(STAGES[name]["deps"])]
         assert any(upstream), f"{name} depends on no other stage's output"
     # Ingest reads the demo's output through its dependency on all of data/raw.
@@ -92,7 +94,8 @@ def test_dvc_reads_the_pipeline_and_draws_its_graph():
     for name in STAGES:
         assert f'"{name}";' in done.stdout
     for edge in ("demo -> ingest", "ingest -> churn", "ingest -> featurize",
-                 "featurize -> train", "train -> evaluate", "train -> score",
+                 "featurize -> train", "ingest -> decisions", "decisions -> train",
+                 "train -> evaluate", "train -> score",
                  "score -> report", "trends -> report"):
         a, b = edge.split(" -> ")
         assert f'"{a}" -> "{b}";' in done.stdout, edge

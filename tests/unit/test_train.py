@@ -82,3 +82,96 @@ def test_mlflow_input_example_is_naive_utc_and_means_the_same_to_the_bot_feature
     # ... and the extractors read the naive times as UTC: identical features.
     ref = pd.Timestamp("2026-01-01", tz="UTC")
     pd.testing.assert_frame_equal(profile_features(example, ref), profile_features(X, ref))
+
+
+# ---- explicit and implicit decisions -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_training(tmp_path_factory):
+    """A 200-follower demo, ingested, and its training data (no model is fitted)."""
+    from pipeline.demo import demo_config, generate
+    from pipeline.ingest import ingest
+    from pipeline.train import load_training_data
+
+    root = tmp_path_factory.mktemp("train-implicit")
+    cfg = demo_config(out_dir=root / "raw", n_followers=200)
+    cfg = cfg.model_copy(update={
+        "ingest": cfg.ingest.model_copy(update={"out_dir": root / "ingested", "sources": []}),
+        "decisions": cfg.decisions.model_copy(update={"out": root / "labels.parquet"}),
+        "train": cfg.train.model_copy(update={"cv_folds": 3, "eval_dir": root / "eval"}),
+    })
+    generate(cfg)
+    from pipeline.config import Source
+
+    ingest([Source(path=root / "raw")], cfg.ingest.out_dir)
+    return cfg, load_training_data(cfg)
+
+
+def test_training_data_holds_explicit_and_implicit_decisions_and_counts_them(small_training):
+    cfg, data = small_training
+    counts = data.label_counts
+    assert counts["n_explicit"] == 120 and counts["n_implicit"] > 20
+    assert counts["n_explicit"] + counts["n_implicit"] == len(data.y)
+    assert set(data.source) == {"explicit", "implicit"}
+    assert data.measured_on == "explicit"
+    assert (data.source[data.measured] == "explicit").all()
+
+
+def test_implicit_switched_off_trains_on_explicit_only(small_training):
+    from pipeline.train import load_training_data
+
+    cfg, _ = small_training
+    off = cfg.model_copy(update={"decisions": cfg.decisions.model_copy(
+        update={"implicit": False})})
+    data = load_training_data(off)
+    assert data.label_counts["n_implicit"] == 0 and len(data.y) == 120
+
+
+def test_cv_and_holdout_measure_on_explicit_decisions_and_learn_from_all(small_training,
+                                                                           monkeypatch):
+    """Every fold and the holdout fit on the implicit decisions too, and predict only
+    explicit ones; the holdout fits only on labels decided before it starts."""
+    from pipeline import train as train_module
+
+    cfg, data = small_training
+    seen = []
+
+    def fake_fit_predict(cfg, data, train_idx, test_idx):
+        seen.append((np.asarray(train_idx), np.asarray(test_idx)))
+        return None, np.full(len(test_idx), 0.5)
+
+    monkeypatch.setattr(train_module, "_fit_predict", fake_fit_predict)
+    monkeypatch.setattr(train_module, "criterion_importance", lambda *a, **k: {})
+    oof = train_module.cross_validate(cfg, data)
+    holdout, _ = train_module.time_holdout(cfg, data)
+    implicit = set(np.flatnonzero(data.source == "implicit"))
+    assert set(oof["source"]) == {"explicit"} and len(oof) == data.label_counts["n_explicit"]
+    assert set(holdout["source"]) == {"explicit"}
+    for tr, te in seen:
+        assert (data.source[te] == "explicit").all()
+        assert not set(tr) & set(te)
+    for tr, _ in seen[:-1]:
+        assert implicit <= set(tr)  # implicit decisions train every fold
+    tr, te = seen[-1]
+    start = data.decided_at.iloc[te].min()
+    assert (data.decided_at.iloc[tr] < start).all()
+    assert set(tr) & implicit
+
+
+def test_too_few_explicit_decisions_measure_on_all_and_say_so(small_training):
+    from dataclasses import replace
+
+    _, data = small_training
+    source = data.source.copy()
+    source[:] = "implicit"
+    source[:4] = "explicit"
+    few = replace(data, source=source)
+    assert few.measured_on == "all" and len(few.measured) == len(few.y)
+
+
+def test_the_label_error_counts_explicit_and_implicit_and_hints_at_snapshots():
+    y = np.ones(30, dtype=int)
+    source = np.array(["explicit"] * 2 + ["implicit"] * 28, dtype=object)
+    with pytest.raises(FollowbackError, match=r"2 explicit, 28 implicit.*14 days apart"):
+        check_labels(y, Config(), source)
