@@ -61,8 +61,10 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int) -> list[dict]:
-    """The accounts as the template shows them, the most uncertain first."""
+def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
+                 implicit: dict[str, str] | None = None) -> list[dict]:
+    """The accounts as the template shows them, the most uncertain first; ``implicit`` maps
+    account id -> the note of its implicit decision (see :mod:`pipeline.decisions`)."""
     from pipeline.explain import CRITERION_ORDER, MIN_REASON, criterion_of_phrase
     from pipeline.features.compose import CRITERIA_NEUTRAL
     from pipeline.review import uncertainty
@@ -102,6 +104,7 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int) -> lis
             "verdict_class": VERDICT_CLASS.get(verdict, "review"),
             "override": s["override"] if isinstance(s["override"], str) else "",
             "decided": None if decision is None else ("follow back" if decision else "skip"),
+            "implicit": (implicit or {}).get(str(s["account_id"])) if decision is None else None,
             "reasons": reasons,
             "against": against,
             "bars": bars,
@@ -109,6 +112,17 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int) -> lis
                                if isinstance(v, str)).casefold(),
         })
     return rows
+
+
+def implicit_notes(cfg: Config) -> dict[str, str]:
+    """account id -> note of each implicit decision in ``decisions.out`` (empty without it)."""
+    path = Path(cfg.decisions.out)
+    if not path.is_file():
+        return {}
+    labels = pd.read_parquet(path, columns=["account_id", "note", "source"])
+    labels = labels[labels["source"] == "implicit"]
+    return dict(zip(labels["account_id"].astype(str), labels["note"].fillna("implicit"),
+                    strict=True))
 
 
 def importance(scores: pd.DataFrame, evaluation: dict) -> list[dict]:
@@ -154,7 +168,7 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
     decided = decide.known_decisions(cfg)
     evaluation = _json(cfg.evaluate.metrics)
     training = _json(cfg.train.metrics)
-    accounts = account_rows(scores, decided, cfg.report.max_accounts)
+    accounts = account_rows(scores, decided, cfg.report.max_accounts, implicit_notes(cfg))
     script = _resource("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     env = Environment(loader=PackageLoader("pipeline", "templates"),
@@ -183,6 +197,7 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
         training=training,
         threshold=threshold,
         review_margin=cfg.train.threshold.review_margin,
+        implicit_after_days=f"{cfg.decisions.implicit_after_days:g}",
         evaluation_png=_png(Path(cfg.evaluate.plots_dir) / "evaluation.png"),
         followers_png=_png(cfg.trends.plot),
         css=_resource("report.css"),

@@ -128,3 +128,30 @@ def test_report_without_scores_says_what_to_run(tmp_path):
     result = CliRunner().invoke(app, ["report", "--params", str(params)])
     assert result.exit_code == 2
     assert "run `followback score` first" in result.output
+
+
+def test_implicit_decisions_are_named_on_the_page_and_why_they_are_noise(project, tmp_path):
+    import pandas as pd
+
+    from pipeline import decide
+
+    scores = scoring.read_scores(project.score.out)
+    undecided = [a for a in scores["account_id"]
+                 if a not in set(decide.known_decisions(project)["account_id"])]
+    labels = pd.DataFrame({
+        "account_id": [undecided[0]], "follow_back": [False],
+        "decided_at": pd.to_datetime(["2025-02-01T00:00:00Z"]),
+        "note": ["implicit: not followed back 31 days after it followed (by 2025-01-01)"],
+        "source": ["implicit"], "kind": ["not_followed"]})
+    project.decisions.out = tmp_path / "labels.parquet"
+    labels.to_parquet(project.decisions.out)
+    project.train.metrics.write_text(json.dumps({
+        "classifier": "logreg", "n_decisions": 80, "n_explicit": 30, "n_implicit": 50,
+        "n_measured": 30, "cv_roc_auc": 0.91, "holdout_roc_auc": 0.87}))
+    html = report.build(project, scores)
+    assert "not followed back 31 days after it followed" in html
+    assert "30 are your explicit decisions" in html and "50 implicit ones" in html
+    assert "never looked at" in html and "measure on your explicit decisions only" in html
+    # Without implicit decisions the paragraph is not there.
+    project.train.metrics.write_text(json.dumps({"classifier": "logreg", "n_decisions": 80}))
+    assert "implicit ones" not in report.build(project, scores)
