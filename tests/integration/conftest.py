@@ -39,13 +39,13 @@ def invoke(runner: CliRunner, *args: str):
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory, cli_runner):
-    """demo -> ingest -> featurize -> train -> evaluate in a temporary folder."""
+    """demo -> ingest -> featurize -> decisions -> train -> evaluate in a temporary folder."""
     root = tmp_path_factory.mktemp("project")
     (root / "params.yaml").write_text(yaml.safe_dump(small_params(root), sort_keys=False))
     old = Path.cwd()
     os.chdir(root)
     try:
-        for stage in ("demo", "ingest", "featurize", "train", "evaluate"):
+        for stage in ("demo", "ingest", "featurize", "decisions", "train", "evaluate"):
             invoke(cli_runner, stage)
         yield root
     finally:

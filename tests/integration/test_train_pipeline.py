@@ -75,3 +75,26 @@ def test_same_inputs_and_params_give_the_same_metrics(cfg):
     assert again["cv_roc_auc"] == first["cv_roc_auc"]
     assert again["holdout_roc_auc"] == first["holdout_roc_auc"]
     assert again["threshold"] == pytest.approx(first["threshold"])
+
+
+def test_training_learns_from_implicit_decisions_and_measures_on_explicit_ones(cfg):
+    import mlflow
+    import pandas as pd
+
+    labels = pd.read_parquet(cfg.decisions.out)
+    n_explicit = int((labels["source"] == "explicit").sum())
+    n_implicit = int((labels["source"] == "implicit").sum())
+    assert n_explicit == 144 and n_implicit > 50
+    assert labels.loc[labels["source"] == "implicit", "note"].str.startswith("implicit").all()
+    metrics = json.loads(cfg.train.metrics.read_text())
+    assert metrics["n_explicit"] == n_explicit and metrics["n_implicit"] == n_implicit
+    assert metrics["n_decisions"] == n_explicit + n_implicit
+    assert metrics["n_measured"] == n_explicit
+    predictions = pd.read_parquet(cfg.train.eval_dir / "predictions.parquet")
+    assert set(predictions["source"]) == {"explicit"}
+    assert (predictions["split"] == "cv").sum() == n_explicit
+    mlflow.set_tracking_uri(cfg.mlflow.tracking_uri)
+    run = mlflow.search_runs(experiment_names=[cfg.mlflow.experiment], output_format="list")[0]
+    assert run.data.params["labels.n_implicit"] == str(n_implicit)
+    assert run.data.params["labels.measured_on"] == "explicit"
+    assert run.data.params["decisions.implicit"] == "True"
