@@ -203,9 +203,15 @@ def build_labels(cfg: Config, tables: dict[str, pd.DataFrame] | None = None) -> 
 
 
 def labels_for_training(cfg: Config, tables: dict[str, pd.DataFrame]) -> Labels:
-    """``decisions.out`` when the ``decisions`` stage wrote it, else built from ``tables``."""
+    """``decisions.out`` when the ``decisions`` stage wrote it after the last ingest, else
+    built from ``tables`` (a file older than the ingested tables would miss new decisions)."""
     path = Path(cfg.decisions.out)
-    if path.is_file():
+    sources = [io.table_path(cfg.ingest.out_dir, t) for t in ("decisions", "snapshots")]
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0.0)
+    if path.is_file() and path.stat().st_mtime < newest:
+        console.print(f"[yellow]{path} is older than the ingested data: building the labels "
+                      "afresh (run `followback decisions`, or `dvc repro`, to update it)[/]")
+    elif path.is_file():
         frame = _conform(pd.read_parquet(path))
         if not cfg.decisions.implicit:
             frame = frame[frame["source"] == "explicit"].reset_index(drop=True)

@@ -227,3 +227,22 @@ def test_the_decisions_command_writes_labels_with_their_source(tmp_path):
     off = cfg.model_copy(update={"decisions": cfg.decisions.model_copy(
         update={"implicit": False})})
     assert list(labels_for_training(off, {}).frame["account_id"]) == ["b"]
+
+
+def test_train_does_not_read_a_labels_file_older_than_the_ingested_decisions(tmp_path):
+    import os
+
+    from pipeline.cli import app
+
+    params = _project(tmp_path)
+    CliRunner().invoke(app, ["decisions", "--params", str(params)], catch_exceptions=False)
+    cfg = load_config(params)
+    # A new explicit decision ingested after the labels were written
+    io.write_table(schema.to_frame("decisions", [
+        {"account_id": "b", "follow_back": True, "decided_at": day(40)},
+        {"account_id": "c", "follow_back": True, "decided_at": day(41)}]),
+        io.table_path(tmp_path / "ingested", "decisions"))
+    old = (tmp_path / "labels.parquet").stat().st_mtime - 10
+    os.utime(tmp_path / "labels.parquet", (old, old))
+    labels = labels_for_training(cfg, {}).frame.set_index("account_id")
+    assert labels.loc["c", "source"] == "explicit" and labels.loc["c", "follow_back"]
