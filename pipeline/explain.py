@@ -138,7 +138,8 @@ def group_shapley(
     V[:, -1] = fx
     n_bg = len(background)
     per_block = max(1, max_rows // max(1, len(inner) * n_bg))
-    for start in range(0, n, per_block):
+    # One group alone has no coalitions between the empty and the full one.
+    for start in range(0, n if len(inner) else 0, per_block):
         xb = X[start:start + per_block]
         hybrid = np.where(inner[None, :, None, :], xb[:, None, None, :],
                           background[None, None, :, :])

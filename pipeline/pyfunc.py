@@ -129,7 +129,8 @@ class FollowbackModel(mlflow.pyfunc.PythonModel):
                                           never_list=list(p.get("never_list") or []))
         return Overrides.from_user(user)
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
         """One score row per account of ``model_input`` (the raw account frame).
 
         ``params`` may replace the model's ``allow_list``, ``never_list`` and

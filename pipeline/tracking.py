@@ -137,22 +137,50 @@ def data_tags(cfg) -> dict[str, str]:
 
 
 def input_example(X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """A few training rows for the MLflow signature, counts as floats, times as naive UTC.
+    """A few training rows as MLflow's schema carries them: counts and flags as floats, times
+    as naive UTC, text as objects.
 
-    MLflow's schema types integers as non-nullable ``long``; counts that a platform does not
-    publish are null, so the signature declares them ``double`` (the extractors take either).
-    Its ``datetime`` type holds only timezone-naive values (an aware example fails MLflow's
-    serving-input check); the extractors read naive times as UTC, so the example is the same
-    moment without the zone.
+    MLflow's ``long`` and ``boolean`` hold no nulls, and counts or flags that a platform does
+    not publish are null, so both travel as ``double`` (1.0 / 0.0 / NaN for a flag; the model
+    casts them back, :func:`pipeline.pyfunc.input_frame`). Its ``datetime`` holds only naive
+    values (an aware example fails MLflow's serving-input check); the model reads naive times
+    as UTC.
     """
-    example = X.head(n).reset_index(drop=True)
+    example = X.head(n).reset_index(drop=True).copy()
     for col in example.columns:
         dtype = example[col].dtype
-        if str(dtype) == "Int64":
+        if str(dtype) in ("Int64", "boolean"):
             example[col] = example[col].astype("float64")
         elif isinstance(dtype, pd.DatetimeTZDtype):
             example[col] = example[col].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_string_dtype(dtype):
+            example[col] = example[col].astype(object).where(example[col].notna(), None)
     return example
+
+
+def input_schema():
+    """The raw account frame, column by column; only ``account_id`` and ``handle`` required."""
+    from mlflow.types.schema import Array, ColSpec, DataType, Object, Property, Schema
+
+    from pipeline import schema
+    from pipeline.frame import CHURN_COLUMNS, INPUT_COLUMNS
+
+    kinds = {"string": DataType.string, "Int64": DataType.double, "boolean": DataType.double}
+    dtypes = schema.dtypes("accounts")
+    post = Object([Property(name, DataType.string, required=False)
+                   for name in ("text", "kind", "created_at")])
+    specs = []
+    for col in INPUT_COLUMNS:
+        required = col in ("account_id", "handle")
+        if col == "posts":
+            specs.append(ColSpec(Array(post), col, required=False))
+        elif col in CHURN_COLUMNS:
+            specs.append(ColSpec(DataType.double, col, required=False))
+        elif dtypes[col].startswith("datetime"):
+            specs.append(ColSpec(DataType.datetime, col, required=False))
+        else:
+            specs.append(ColSpec(kinds[dtypes[col]], col, required=required))
+    return Schema(specs)
 
 
 def background(cfg, model, X: pd.DataFrame) -> np.ndarray:
@@ -214,19 +242,25 @@ def _model_code(folder: Path) -> str:
 
 def signature(model, example: pd.DataFrame, cfg):
     """Inputs (the raw account frame), outputs (a score row) and the predict params."""
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
     from pipeline import pyfunc
 
-    output = model.predict(None, example, params=pyfunc.params_of(cfg))
     params = pyfunc.params_of(cfg)
-    # An empty list has no element type to infer; a one-element list of the right type does.
-    spec_params = {k: (v if not isinstance(v, list) or v else [""]) for k, v in params.items()}
-    sig = infer_signature(example, output, params=spec_params)
-    for spec in sig.params.params:
-        if isinstance(params[spec.name], list):
-            spec._default = list(params[spec.name])
-    return sig
+    output = model.predict(None, example, params=params)
+    numbers = {"probability", "threshold"}
+    outputs = Schema([
+        ColSpec(DataType.double if c in numbers or c.startswith("contrib_") else
+                DataType.string, c, required=c in ("account_id", "handle", "probability",
+                                                   "threshold", "verdict"))
+        for c in output.columns])
+    param_schema = ParamSchema([
+        ParamSpec("allow_list", DataType.string, params["allow_list"], shape=(-1,)),
+        ParamSpec("never_list", DataType.string, params["never_list"], shape=(-1,)),
+        ParamSpec("review_margin", DataType.double, params["review_margin"]),
+    ])
+    return ModelSignature(inputs=input_schema(), outputs=outputs, params=param_schema)
 
 
 def _pyfunc_kwargs(cfg, model, data, folder: Path) -> dict:
