@@ -767,6 +767,13 @@ def cli(
         "trained).")] = None,
     chunk_size: Annotated[int | None, typer.Option(
         help="Accounts per chunk (default: score.chunk_size).", min=1)] = None,
+    engine: Annotated[str, typer.Option(
+        help="local: this machine, resumable. spark: Apache Spark through MLflow's spark_udf "
+        "(pip install 'followback[spark]'); --out ending in .csv gives one CSV, anything "
+        "else a partitioned Parquet folder.")] = "local",
+    master: Annotated[str, typer.Option(
+        help="Spark master for --engine spark: local[2], spark://host:7077, yarn.")]
+    = "local[2]",
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score accounts with the model: probability, verdict and the top reasons per account.
@@ -777,6 +784,14 @@ def cli(
     """
     cfg = load_config(params)
     sources = [Source(path=p, format=fmt) for p in inputs] if inputs else None
+    if engine not in ("local", "spark"):
+        raise FollowbackError(f"unknown engine {engine!r}: use local or spark")
+    if engine == "spark":
+        from pipeline import spark
+
+        print_summary(spark.score_spark(cfg, out or cfg.score.out, sources, model_uri,
+                                        master=master, chunk_size=chunk_size))
+        return
     model, model_id = load_scoring_model(cfg, model_uri)
     console.print(f"model: {model_id}", highlight=False, markup=False)
     target = out or cfg.score.out
