@@ -27,6 +27,8 @@ import pandas as pd
 from pipeline.config import Config, Source
 from pipeline.console import FollowbackError, console, progress
 
+SEQ = "_followback_seq"
+
 
 def _arrow_schema():
     """The model-input Parquet schema, from the model's MLflow input schema."""
@@ -64,10 +66,15 @@ def prepare(cfg: Config, sources: list[Source], out: Path, work: Path,
                     bar.update(task, completed=n)
         counts = spool.finish(chunk_size)
         schema = _arrow_schema()
+        seq = 0
         for k in range(math.ceil(counts["accounts"] / chunk_size)):
             frame = spool.chunk_frame(k, cfg.features.max_posts)
             example = tracking.input_example(frame, n=len(frame))
             table = pa.Table.from_pandas(example, schema=schema, preserve_index=False)
+            # The input position, so that the output keeps the input's order.
+            table = table.append_column(SEQ, pa.array(range(seq, seq + len(frame)),
+                                                      type=pa.int64()))
+            seq += len(frame)
             pq.write_table(table, folder / f"part-{k:06d}.parquet")
         spool.write_rejects(score.rejects_path(out))
     finally:
@@ -86,6 +93,7 @@ def session(master: str, app_name: str = "followback score"):
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise FollowbackError("Spark needs a Java runtime and none is on PATH: install one "
                               "(Debian: apt-get install default-jre-headless) or set JAVA_HOME")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # Workers run this interpreter, so they import the same followback and MLflow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -133,11 +141,16 @@ def score_spark(cfg: Config, out: Path, sources: list[Source] | None = None,
         inputs, counts = prepare(cfg, sources, out, work, chunk_size)
         spark = session(master)
         frame = spark.read.parquet(str(inputs))
-        if partitions:
-            frame = frame.repartition(int(partitions))
+        # At least one task per core: a small input is one file, which would be one task.
+        wanted = int(partitions or max(spark.sparkContext.defaultParallelism,
+                                       frame.rdd.getNumPartitions()))
+        if wanted != frame.rdd.getNumPartitions():
+            frame = frame.repartition(wanted)
         udf = mlflow.pyfunc.spark_udf(spark, str(Path(folder).resolve()), env_manager="local",
                                       result_type=result_type(), params=pyfunc.params_of(cfg))
-        rows = frame.select(udf(F.struct(*frame.columns)).alias("row")).select("row.*")
+        columns = [c for c in frame.columns if c != SEQ]
+        rows = (frame.select(SEQ, udf(F.struct(*columns)).alias("row"))
+                .orderBy(SEQ).select("row.*"))
         parts = work / "output"
         rows.write.parquet(str(parts))
         summary = score.ScoreSummary(out=out, rejects=score.rejects_path(out), model=model_id,
