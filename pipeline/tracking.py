@@ -440,6 +440,14 @@ def load_model(cfg, uri: str | None = None):
     return model, f"{identity}#{dir_digest(folder)}"
 
 
+def model_identity(cfg, uri: str | None = None) -> str:
+    """What :func:`load_model` would report for :func:`model_uri`, without loading it."""
+    uri = model_uri(cfg, uri)
+    if Path(uri).is_dir():
+        return f"{uri}#{dir_digest(Path(uri))}"
+    return uri
+
+
 def dir_digest(path: Path) -> str:
     import hashlib
 

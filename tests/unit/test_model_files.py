@@ -285,3 +285,47 @@ def test_saving_refuses_a_type_outside_the_list(tmp_path):
     with pytest.raises(TypeError, match="outside the trusted list"):
         trust.dump(FunctionTransformer(func=os.getcwd), tmp_path / "m.skops")
     assert not (tmp_path / "m.skops").exists()
+
+
+# --------------------------------------------------------------------------- one model everywhere
+
+
+def test_one_rule_picks_the_model_for_every_command(saved, tmp_path):
+    """--model, else score.model_uri, else train.model_dir; never the registry's champion."""
+    cfg = saved.cfg.model_copy(deep=True)
+    cfg.train.model_dir = saved.folder
+    # A registry whose champion is another model must not be picked up.
+    cfg.mlflow.tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    other = plant(saved, tmp_path, "other")
+    (other / "run.json").write_text('{"note": "other"}')
+    assert tracking.load_model(cfg)[1].startswith(f"{saved.folder}#")
+    cfg.score.model_uri = str(other)
+    assert tracking.load_model(cfg)[1].startswith(f"{other}#")
+    assert tracking.load_model(cfg, str(saved.folder))[1].startswith(f"{saved.folder}#")
+    assert tracking.model_identity(cfg) == tracking.load_model(cfg)[1]
+    assert not (tmp_path / "mlflow.db").exists(), "no registry was consulted"
+
+
+def test_score_and_report_print_which_model_ran(saved, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from tests.unit.test_score import write_inputs, write_params
+
+    cfg = saved.cfg.model_copy(deep=True)
+    cfg.train.model_dir = saved.folder
+    accounts, posts, _ = toy_tables(6)
+    inputs = write_inputs(tmp_path / "in", accounts, posts)
+    params = write_params(cfg, tmp_path / "params.yaml")
+    out = tmp_path / "scores.csv"
+    runner = CliRunner()
+    result = runner.invoke(app, ["score", str(inputs), "--params", str(params), "--out",
+                                 str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    identity = tracking.model_identity(cfg)
+    assert f"model: {identity}" in result.output.replace("\n", "")
+    result = runner.invoke(app, ["report", "--params", str(params), "--scores", str(out)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"model: {identity}" in result.output.replace("\n", "")
+    assert identity in Path(cfg.report.out).read_text(encoding="utf-8")
