@@ -329,3 +329,20 @@ def test_score_and_report_print_which_model_ran(saved, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"model: {identity}" in result.output.replace("\n", "")
     assert identity in Path(cfg.report.out).read_text(encoding="utf-8")
+
+
+def test_score_no_longer_imports_explain():
+    """Explanation belongs to the model (pyfunc), streaming to the command: no import circle."""
+    import ast
+
+    import pipeline.score
+
+    tree = ast.parse(Path(pipeline.score.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {f"{node.module}.{a.name}" for a in node.names} | {node.module or ""}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    assert not {"pipeline.explain", "pipeline.pipeline.explain"} & imported
+    assert not [name for name in imported if name.endswith(".explain")]
