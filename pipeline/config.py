@@ -154,7 +154,7 @@ class ScoreConfig(_Section):
     inputs: list[Source] = Field(default_factory=list)  # empty: the ingested accounts
     out: Path = Path("data/scores.csv")
     chunk_size: int = 500
-    model_uri: str | None = None  # None: models:/<registered_model>@<alias>
+    model_uri: str | None = None  # None: train.model_dir (the model the pipeline just trained)
     background_size: int = 20  # decided accounts that stand in for an absent criterion (explain)
 
 

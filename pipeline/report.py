@@ -157,6 +157,13 @@ def metric_rows(evaluation: dict) -> list[dict]:
     return rows
 
 
+def _model_identity(cfg: Config) -> str:
+    """The model ``score`` uses by the same rule (``score.model_uri``, else train.model_dir)."""
+    from pipeline import tracking
+
+    return tracking.model_identity(cfg)
+
+
 def build(cfg: Config, scores: pd.DataFrame) -> str:
     """The page as one HTML string."""
     from jinja2 import Environment, PackageLoader, select_autoescape
@@ -195,6 +202,7 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
         metric_names=["ROC-AUC", "PR-AUC", "F1", "MCC", "accuracy", "Brier"],
         margin=((evaluation.get("holdout") or {}).get("margin_over_rules") or {}),
         training=training,
+        model=_model_identity(cfg),
         threshold=threshold,
         review_margin=cfg.train.threshold.review_margin,
         implicit_after_days=f"{cfg.decisions.implicit_after_days:g}",
@@ -231,5 +239,6 @@ def cli(
     """
     cfg = load_config(params)
     path = report(cfg, scores, out)
+    console.print(f"model: {_model_identity(cfg)}", highlight=False, markup=False)
     console.print(f"review page: {path} ({path.stat().st_size / 1024:,.0f} KiB)",
                   highlight=False)
