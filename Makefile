@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup bench lint clean ui java
+.PHONY: demo test setup bench lint clean ui java exps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ ui: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+## Experiments side by side in a 120-column terminal: the main scores and the classifier.
+exps: $(STAMP)
+	$(BIN)/dvc exp show --no-pager --drop '.*' \
+	  --keep 'Experiment|Created|cv_roc_auc|holdout_roc_auc|^ap$$|^f1$$|auc_gain|train\.classifier'

@@ -173,7 +173,9 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
     from pipeline.features.compose import CRITERIA
 
     decided = decide.known_decisions(cfg)
-    evaluation = _json(cfg.evaluate.metrics)
+    from pipeline.evaluate import details_path
+
+    evaluation = _json(details_path(cfg)) or _json(cfg.evaluate.metrics)
     training = _json(cfg.train.metrics)
     accounts = account_rows(scores, decided, cfg.report.max_accounts, implicit_notes(cfg))
     script = _resource("report.js")

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features import TextInputMixin, column_values, output_index, text_or_none
 from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+from pipeline.features.precision import pca_rows, row_products
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,8 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         out[:, 2] = [bio_says_something(b) for b in bios]
         if present.any():
             if self.pca_ is not None:
-                reduced = self.pca_.transform(emb)
+                # Row by row in float64: a row's projection must not depend on its batch.
+                reduced = pca_rows(self.pca_, emb)
                 out[present, 3 : 3 + reduced.shape[1]] = reduced
             elif self.n_components_ is None:
                 out[present, 3:] = emb
@@ -255,7 +257,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         if decided is None or len(decided) == 0 or not present.any():
             return out
         _, emb = self._embed_present(bios)
-        sims = np.asarray(emb, dtype=np.float32) @ decided.T
+        sims = row_products(emb, decided)
         sims[sims >= SAME_TEXT] = -np.inf
         n = min(k, decided.shape[0])
         top = np.argsort(-sims, axis=1, kind="stable")[:, :n]

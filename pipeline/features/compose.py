@@ -125,8 +125,13 @@ def build_model(cfg: Config, own_posts: list[str], threshold: float = 0.5) -> Pi
     clf = build_classifier(cfg)
     if cfg.train.calibration:
         clf = CalibratedClassifierCV(clf, method=cfg.train.calibration, cv=3)
+    from pipeline.features.precision import RoundFeatures
+
+    # "round": the same fixed precision in training and scoring, so float noise far below it
+    # cannot move an account across a bin edge (see pipeline.features.precision).
     return Pipeline([
         ("features", build_features(cfg, own_posts)),
+        ("round", RoundFeatures()),
         ("clf", FixedThresholdClassifier(clf, threshold=threshold,
                                          response_method="predict_proba")),
     ])

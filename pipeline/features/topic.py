@@ -24,6 +24,7 @@ from pipeline.features import (
     text_or_none,
 )
 from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+from pipeline.features.precision import row_products
 
 FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts"]
 # An account's content: what it wrote, shared or liked all say what it is about.
@@ -156,7 +157,9 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         flat = [p["text"] for ps in posts for p in ps]
         emb = self._embedder().encode(flat) if flat else np.zeros((0, len(self.centroid_)))
         refs = np.vstack([self.centroid_[None, :], self.cluster_centers_])
-        sims_all = emb @ refs.T
+        # Row by row in float64: a post's cosines must not depend on the other posts embedded
+        # with it (a batched float32 product may sum in another order).
+        sims_all = row_products(emb, refs) if len(emb) else np.zeros((0, len(refs)))
         out, start = [], 0
         for ps in posts:
             out.append(sims_all[start : start + len(ps)])

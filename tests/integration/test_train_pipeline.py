@@ -66,7 +66,9 @@ def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
 
 
 def test_evaluation_beats_the_rule_baseline_and_the_majority(cfg):
-    metrics = json.loads(cfg.evaluate.metrics.read_text())
+    from pipeline.evaluate import details_path
+
+    metrics = json.loads(details_path(cfg).read_text())
     for split in ("cv", "holdout"):
         assert set(metrics[split]) >= {"model", "rules", "majority", "margin_over_rules"}
     cv = metrics["cv"]
