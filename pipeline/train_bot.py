@@ -498,7 +498,8 @@ def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
     across sources, per source). Every family whose removal raises the mean
     leave-one-source-out ROC-AUC by at least ``min_gain`` is dropped at once (one round keeps
     the cost at one validation per family), and the result is validated again: if it is not
-    better than all families together, all are kept.
+    better than all families together, all are kept. Families that only one source
+    publishes are left out first: no held-out source can show what they are worth.
     """
     def loso(families):
         if progress:
@@ -507,6 +508,12 @@ def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
                              n_estimators, seed, n_jobs, cap)
 
     families = [f for f in FEATURE_FAMILIES if _features_of([f], pool)]
+    # A family only one source publishes cannot be tested on a source it was not learnt
+    # from: whatever it adds is that dataset's own (cresci-2017's verified flag, say).
+    single = [fam for fam in families if len({
+        src for src in set(pool.source)
+        if pool.X.loc[pool.source == src, _features_of([fam], pool)].notna().any().any()}) < 2]
+    families = [f for f in families if f not in single] or families
     base = loso(families)
     trials = {fam: loso([f for f in families if f != fam]) for fam in families}
     ablation = {fam: {
@@ -521,7 +528,8 @@ def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
         rounds.append({"families": kept, "dropped": drop, "mean_roc_auc": _mean_auc(result)})
         if _mean_auc(result) <= _mean_auc(base):
             kept, result = families, base
-    return {"families": kept, "loso": result, "ablation": ablation, "rounds": rounds}
+    return {"families": kept, "loso": result, "ablation": ablation, "rounds": rounds,
+            "single_source": single}
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -661,6 +669,7 @@ def train_bot(
             "leave_one_group_out": logo,
             "ablation": sel["ablation"] if sel else {},
             "selection_rounds": sel["rounds"] if sel else [],
+            "single_source_families": sel["single_source"] if sel else [],
             "model_choice": choice,
         },
         "size_bytes": out_path.stat().st_size,

@@ -93,6 +93,8 @@ _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 _STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+|\d+")
 _WORD = re.compile(r"\w+")
 _TRAIN_COMMAND = "followback train-bot"
+# Group likeness (pipeline.groups) is said in the evidence from this many followers on.
+GROUP_MIN_FOLLOWERS = 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,11 +636,17 @@ class BotLikeness(TransformerMixin, BaseEstimator):
             "near_duplicate_share": posts["near_duplicate_share"].where(posts["no_posts"] == 0),
             "bot_score": np.nan if score is None else score,
         }, index=X.index)
+        # Followers that act together: only the whole follower list shows them.
+        out["group"] = None
+        if len(X) >= GROUP_MIN_FOLLOWERS:
+            from pipeline.groups import group_features, group_sentence
+
+            out["group"] = [group_sentence(g) for _, g in group_features(X).iterrows()]
         out["evidence"] = [
-            _bot_sentence(row, flagged, verified, n_posts, reposts)
-            for row, flagged, verified, n_posts, reposts in zip(
+            _bot_sentence(row, flagged, verified, n_posts, reposts, group)
+            for row, flagged, verified, n_posts, reposts, group in zip(
                 out.itertuples(), X["is_bot_flagged"], X["is_verified"],
-                posts["n_posts"], posts["repost_share"], strict=True)
+                posts["n_posts"], posts["repost_share"], out["group"], strict=True)
         ]
         return out
 
@@ -649,31 +657,40 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _bot_sentence(row, flagged, verified, n_posts: float, repost_share: float) -> str:
-    parts = []
+def _bot_sentence(row, flagged, verified, n_posts: float, repost_share: float,
+                  group: str | None = None) -> str:
+    """The bot evidence in the person's words, the strongest signals first and the model's
+    score last: "account 9 days old; follows 4,000 (444 a day); no posts seen; one of 37
+    followers created the same week with a near-identical bio; bot score 0.93"."""
+    first, later = [], []
     if _true(flagged):
-        parts.append("marked as a bot by the platform")
+        first.append("marked as a bot by the platform")
     if pd.isna(row.account_age_days):
-        parts.append("account age unknown")
+        later.append("account age unknown")
     else:
-        parts.append(f"account {row.account_age_days:,.0f} days old")
+        # A young account is a signal; an old one only context, said after the signals.
+        (first if row.account_age_days < 365 else later).append(
+            f"account {row.account_age_days:,.0f} days old")
     if _true(row.default_avatar):
-        parts.append("default avatar")
+        first.append("default avatar")
     if not pd.isna(row.following_count):
         text = f"follows {row.following_count:,}"
         # A rate below one a day says nothing a person would notice.
         if not pd.isna(row.following_per_day) and row.following_per_day >= 1:
             text += f" ({row.following_per_day:,.0f} a day)"
-        parts.append(text)
+        (first if row.following_count >= 1000 else later).append(text)
     if n_posts == 0:
-        parts.append("no posts seen")
+        first.append("no posts seen")
     else:
         if row.near_duplicate_share > 0:
-            parts.append(f"{row.near_duplicate_share:.0%} of its posts are near-duplicates")
+            first.append(f"{row.near_duplicate_share:.0%} of its posts are near-duplicates")
         if repost_share >= 0.5:
-            parts.append(f"{repost_share:.0%} reposts")
+            first.append(f"{repost_share:.0%} reposts")
+    if isinstance(group, str) and group:
+        first.append(group)
     if _true(verified):
-        parts.append("verified")
+        later.append("verified")
+    parts = first + later
     if not pd.isna(row.bot_score):
         parts.append(f"bot score {row.bot_score:.2f}")
     return "; ".join(parts)
