@@ -1151,7 +1151,8 @@ class _World:
         self.planted_groups: list[tuple[str, list[_Account], dict]] = []
         joined = [a for a in self.accounts if a.archetype == "fake_follower"
                   and a.follows and a.first_follow > self.t[0]]
-        farm = d.sample(joined, min(30, len(joined))) if len(joined) >= 5 else []
+        # A small demo keeps most of its bots out of groups (tests look at their medians).
+        farm = d.sample(joined, min(30, len(joined) // 2)) if len(joined) >= 10 else []
         if farm:
             m = d.integer(1, self.demo.months)
             window = int(d.uniform(self.t[m - 1] + DAY, self.t[m] - 3 * DAY))
@@ -1164,18 +1165,23 @@ class _World:
             self.planted_groups.append(("follow_farm", farm, {
                 "created_week_of": _iso(week), "followed_between": [
                     _iso(window), _iso(window + 36 * 3600)], "bio": bio}))
-        bots = [a for a in self.accounts if a.archetype == "spam_bot" and a.follows]
-        network = d.sample(bots, min(20, len(bots))) if len(bots) >= 5 else []
+        bots = [a for a in self.accounts if a.archetype == "spam_bot"
+                and a.follows and a.first_follow > self.t[0]]
+        network = d.sample(bots, min(20, len(bots) // 2)) if len(bots) >= 10 else []
         if network:
-            week = _monday(min(a.first_follow for a in network) - 10 * DAY)
+            # Created together, then following over two months (a campaign).
+            m = d.integer(1, max(self.demo.months - 1, 1))
+            week = _monday(self.t[m - 1] - 20 * DAY)
             template = "{coin} signals 🚀 {pct}% this month | DM for the VIP group"
             for acc in network:
+                acc.follows[0][0] = int(d.uniform(self.t[m - 1] + 600, self.t[m + 1] - 600))
                 acc.bio = template.format(coin=d.pick(["BTC", "ETH", "SOL", "Crypto"]),
                                           pct=d.integer(20, 400))
                 acc.bio_kind = "meaningful"
                 acc.created_at = week + d.integer(0, 6) * DAY
             self.planted_groups.append(("bio_template", network, {
-                "created_week_of": _iso(week), "bio_template": template}))
+                "created_week_of": _iso(week), "bio_template": template,
+                "followed_between": [_iso(self.t[m - 1]), _iso(self.t[m + 1])]}))
 
     def groups_truth(self) -> list[dict[str, Any]]:
         """The planted groups for demo_truth.json (account ids exist after _finish_profile)."""

@@ -48,6 +48,9 @@ def _word_shingles(text: str, k: int = 2) -> set[bytes]:
     """Word k-grams (and the words) of ``text``: links, mentions and numbers left out,
     because templated spam varies exactly those between copies."""
     words = _WORD.findall(_STRIP.sub(" ", text.lower()))
+    if not words:
+        # An emoji-only bio ("🌸") is one token: alike only when it is the same.
+        return {text.strip().encode("utf-8")} if text.strip() else set()
     grams = {" ".join(words[i:i + k]) for i in range(max(len(words) - k + 1, 0))}
     return {g.encode("utf-8") for g in grams | set(words)}
 
@@ -198,7 +201,7 @@ def first_seen_intervals(account_ids: Iterable, snapshots: pd.DataFrame | None) 
 
 
 def group_labels(accounts: pd.DataFrame, snapshots: pd.DataFrame | None = None,
-                 threshold: float = 0.7, num_perm: int = 64, max_posts: int = 30
+                 threshold: float = 0.6, num_perm: int = 64, max_posts: int = 30
                  ) -> dict[str, np.ndarray]:
     """Label arrays per likeness (week, bio, name, posts, interval), -1 where absent."""
     def texts(col: str) -> list[str]:
@@ -224,7 +227,7 @@ def group_labels(accounts: pd.DataFrame, snapshots: pd.DataFrame | None = None,
 
 
 def group_features(accounts: pd.DataFrame, snapshots: pd.DataFrame | None = None,
-                   threshold: float = 0.7, num_perm: int = 64) -> pd.DataFrame:
+                   threshold: float = 0.6, num_perm: int = 64) -> pd.DataFrame:
     """:data:`GROUP_FEATURES` for each follower in ``accounts`` (index kept).
 
     Parameters
