@@ -427,3 +427,13 @@ def test_transform_before_fit_raises(pair):
 
     with pytest.raises(NotFittedError):
         BotLikeness().transform(pair)
+
+
+def test_a_flag_the_platform_does_not_give_is_unknown_not_no():
+    from pipeline.features.bot import bot_model_input, profile_features
+
+    X = _frame([{"account_id": "1", "handle": "a", "has_default_avatar": None},
+                {"account_id": "2", "handle": "b", "has_default_avatar": False}])
+    model_input = bot_model_input(profile_features(X, pd.Timestamp("2024-01-01", tz="UTC")))
+    assert np.isnan(model_input["default_avatar"].iloc[0])
+    assert model_input["default_avatar"].iloc[1] == 0
