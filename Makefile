@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/trends_power.py
 	$(BIN)/python bench/fetch.py --followers 300
 	$(BIN)/python bench/implicit.py
+	$(BIN)/python bench/group_value.py --sizes 10000 100000
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
