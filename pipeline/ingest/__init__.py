@@ -317,21 +317,20 @@ def ingest(sources: list[Source], out_dir: Path, **opts: Any) -> IngestResult:
 
     Writes ``<table>.parquet`` for all five tables (empty with the contract's dtypes when no
     record came), ``<table>_extra.parquet`` for tables with fields outside the contract,
-    ``rejects.csv`` (always, possibly empty) and ``summary.json``; each file atomically.
+    ``rejects.csv`` (always, possibly empty) and ``summary.json``, all into a temporary
+    sibling folder swapped in for ``out_dir`` at the end (:func:`pipeline.io.atomic_dir`).
     """
     result = load(sources, **opts)
-    out_dir = Path(out_dir)
-    for table, res in result.tables.items():
-        io.write_table(res.frame, io.table_path(out_dir, table))
-        extra_path = out_dir / f"{table}_extra.parquet"
-        if len(res.extras):
-            io.write_table(res.extras, extra_path)
-        else:
-            # A stale file from an earlier run would pair old extras with new rows.
-            extra_path.unlink(missing_ok=True)
-    io.write_rejects(result.rejects, out_dir / "rejects.csv")
-    io.write_text(out_dir / "summary.json",
-                  json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    # Every file goes into a temporary sibling folder that replaces out_dir at the end: a run
+    # killed half way leaves the whole old output, never new accounts beside old posts.
+    with io.atomic_dir(out_dir) as tmp:
+        for table, res in result.tables.items():
+            io.write_table(res.frame, io.table_path(tmp, table))
+            if len(res.extras):
+                io.write_table(res.extras, tmp / f"{table}_extra.parquet")
+        io.write_rejects(result.rejects, tmp / "rejects.csv")
+        io.write_text(tmp / "summary.json",
+                      json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     return result
 
 
