@@ -118,7 +118,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
+            # "\r\n" as the csv module's default: a field holding a bare "\r" is then quoted.
+            frame.to_csv(tmp, index=False, lineterminator="\r\n")
         elif suffix in (".jsonl", ".ndjson"):
             frame.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
         else:

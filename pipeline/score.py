@@ -71,7 +71,10 @@ DECIMALS = 4
 SCORED_TABLES = ("accounts", "posts", "snapshots")
 # First characters that make a spreadsheet evaluate a cell (OWASP's CSV injection list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKER = "\x00snapshot-time"  # a pseudo account present at every snapshot time
+_MARKER = "\x00snapshot-time"
+# The csv module quotes a field holding any character of the line terminator; with "\n" alone a
+# bare "\r" in a bio went out unquoted and broke the file for every reader.
+CSV_LINE_END = "\r\n"  # a pseudo account present at every snapshot time
 
 
 # --------------------------------------------------------------------------- CSV safety
@@ -445,7 +448,7 @@ class Spool:
                     break
                 frame = pd.DataFrame(rows, columns=schema.REJECT_COLUMNS, dtype=object)
                 neutralise_frame(frame).to_csv(fh, header=first, index=False,
-                                               lineterminator="\n")
+                                               lineterminator=CSV_LINE_END)
                 first = False
 
 
@@ -745,7 +748,7 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) 
                 for i, frame in enumerate(frames()):
                     if suffix == ".csv":
                         neutralise_frame(frame).to_csv(fh, header=(i == 0), index=False,
-                                                       lineterminator="\n")
+                                                       lineterminator=CSV_LINE_END)
                     elif len(frame):
                         frame.to_json(fh, orient="records", lines=True, force_ascii=False)
     if summary is not None:
@@ -813,3 +816,8 @@ def cli(
                       f"{work_dir(target)}; run the same command again to resume[/]")
         raise typer.Exit(130) from None
     print_summary(summary)
+    if summary.scored == 0:
+        why = (f"all {summary.rejected:,} input rows were rejected (see {summary.rejects})"
+               if summary.rejected else "the input holds no accounts")
+        console.print(f"[bold red]nothing was scored[/]: {why}", highlight=False)
+        raise typer.Exit(1)
