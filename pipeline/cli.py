@@ -104,10 +104,12 @@ def _friendly(func: Callable) -> Callable:
             _log_traceback(exc)
             console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # a bug or an input nobody foresaw: no traceback on screen
-            if _debug["on"]:
+            # Usage errors (exit 2) and typer.Exit keep their own handling; typer ships its
+            # own copy of click, so they are told by their package.
+            if _debug["on"] or type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise
             log = _log_traceback(exc)
             where = f"the traceback is in {log}" if log else "the traceback could not be logged"

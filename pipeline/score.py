@@ -514,13 +514,22 @@ def find_account(accounts: pd.DataFrame, who: str) -> pd.Series:
     by_handle = accounts[accounts["handle"].astype(str).map(_norm_handle) == key]
     if not len(by_handle):
         raise FollowbackError(f"no account {who!r} (handle or account id) in the data")
+    if by_handle["account_id"].astype(str).nunique() > 1:
+        # The same handle on two platforms (or two accounts): ask, never pick one silently.
+        which = "; ".join(
+            f"account id {r['account_id']}"
+            + (f" on {r['platform']}" if "platform" in by_handle and isinstance(
+                r.get("platform"), str) else "")
+            for _, r in by_handle.drop_duplicates("account_id").iterrows())
+        raise FollowbackError(f"{len(by_handle['account_id'].unique())} accounts have the "
+                              f"handle {who!r} ({which}): give the account id instead")
     return by_handle.iloc[0]
 
 
 def ingested_account(cfg: Config, who: str) -> pd.DataFrame:
     """The model input (one row) of one ingested account, by handle or account id."""
     accounts = pd.read_parquet(io.table_path(cfg.ingest.out_dir, "accounts"),
-                               columns=["account_id", "handle"])
+                               columns=["account_id", "handle", "platform"])
     row = find_account(accounts, who)
     return ingested_frame(cfg, [str(row["account_id"])])
 

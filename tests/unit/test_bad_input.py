@@ -263,3 +263,63 @@ def test_an_unexpected_error_goes_to_the_log_not_the_terminal(tmp_path, monkeypa
                                     str(tmp_path / "o")])
     assert isinstance(debug.exception, RuntimeError)
     cli._debug["on"] = False
+
+
+# --------------------------------------------------------------------------- no own posts
+
+
+def test_no_own_posts_makes_relevance_missing_and_the_reason_says_so(monkeypatch):
+    from pipeline.explain import evidence_sentences
+    from pipeline.features.topic import FEATURES, NOTHING_TO_COMPARE, TopicSimilarity
+    from tests.unit.test_batch_independence import HashEmbedder
+
+    monkeypatch.setattr(TopicSimilarity, "_embedder", lambda self: HashEmbedder())
+    posts = pd.Series([[{"text": "fresh rye", "kind": "post"}], []], name="posts")
+    topic = TopicSimilarity(own_posts=["", None], show_progress=False).fit(posts)
+    out = pd.DataFrame(topic.transform(posts), columns=FEATURES)
+    assert out["topic_no_own_posts"].tolist() == [1.0, 1.0]
+    assert out[["topic_centroid_cos", "topic_max_cluster_cos"]].eq(0).all().all()
+    assert out["topic_no_posts"].tolist() == [0.0, 1.0]
+    assert evidence_sentences("topic", topic.evidence(posts)) == [NOTHING_TO_COMPARE] * 2
+
+
+# --------------------------------------------------------------------------- shared handles
+
+
+def test_a_handle_shared_by_two_accounts_asks_which(tmp_path):
+    from pipeline.console import FollowbackError
+    from pipeline.decide import resolve
+    from pipeline.score import find_account
+
+    accounts = pd.DataFrame({"account_id": ["m1", "b1", "x"], "handle": ["maya", "@Maya", "z"],
+                             "platform": ["mastodon", "bluesky", "mastodon"]})
+    with pytest.raises(FollowbackError, match="2 accounts have the handle") as err:
+        find_account(accounts, "@maya")
+    assert "m1 on mastodon" in str(err.value) and "b1 on bluesky" in str(err.value)
+    assert find_account(accounts, "b1")["platform"] == "bluesky"  # the id says which
+
+    cfg = toy_config(tmp_path)
+    cfg.ingest.out_dir.mkdir(parents=True)
+    schema.to_frame("accounts", accounts.to_dict("records")).to_parquet(
+        io.table_path(cfg.ingest.out_dir, "accounts"))
+    with pytest.raises(FollowbackError, match="give the account id"):
+        resolve(cfg, "maya")
+    assert resolve(cfg, "m1") == ("m1", "maya")
+
+
+def test_the_report_command_quotes_the_handle_for_the_shell():
+    import shlex
+
+    from pipeline.report import account_rows
+
+    scores = pd.DataFrame({
+        "account_id": ["1", "2", "3"], "handle": ["o'brien;rm -rf ~", "twin", "Twin"],
+        "display_name": ["a", "b", "c"], "bio": ["", "", ""], "probability": [0.5, 0.4, 0.6],
+        "threshold": 0.5, "verdict": "review", "override": "",
+        **{f"reason_{k}": "" for k in (1, 2, 3)},
+        **{f"contrib_{c}": 0.0 for c in ("bot", "language", "bio", "ratio", "toxicity",
+                                         "topic")}})
+    rows = {r["account_id"]: r["decide_arg"] for r in account_rows(
+        scores, pd.DataFrame({"account_id": [], "follow_back": []}), 10)}
+    assert shlex.split(f"followback decide {rows['1']} --follow")[2] == "@o'brien;rm -rf ~"
+    assert rows["2"] == "2" and rows["3"] == "3"  # shared handle: the account id
