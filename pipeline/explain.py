@@ -402,7 +402,8 @@ def red_flags(named: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     out["toxicity"] = tri(tox > rules.max_toxicity,
                           (col("toxicity__toxicity_no_texts") > 0) | tox.isna())
     rel = col("topic__topic_max_cluster_cos")
-    out["topic"] = tri(rel < rules.min_relevance, (col("topic__topic_no_posts") > 0) | rel.isna())
+    out["topic"] = tri(rel < rules.min_relevance, (col("topic__topic_no_posts") > 0) | rel.isna()
+                       | (col("topic__topic_no_own_posts") > 0))
     return _known(out, named)
 
 

@@ -65,12 +65,18 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
                  implicit: dict[str, str] | None = None) -> list[dict]:
     """The accounts as the template shows them, the most uncertain first; ``implicit`` maps
     account id -> the note of its implicit decision (see :mod:`pipeline.decisions`)."""
+    import shlex
+
     from pipeline.explain import CRITERION_ORDER, MIN_REASON, criterion_of_phrase
     from pipeline.features.compose import CRITERIA_NEUTRAL
     from pipeline.review import uncertainty
 
     decisions = dict(zip(decided["account_id"].astype(str), decided["follow_back"],
                          strict=True))
+    # The copy-paste command names the account for the shell: quoted, and by account id
+    # where two accounts share the handle (decide would ask which).
+    handles = scores["handle"].astype(str).str.lstrip("@").str.casefold()
+    shared = set(handles[handles.duplicated(keep=False)])
     order = uncertainty(scores).sort_values(kind="stable").index[:limit]
     rows = []
     for rank, i in enumerate(order, start=1):
@@ -96,6 +102,9 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
             "rank": rank,
             "account_id": str(s["account_id"]),
             "handle": str(s["handle"]),
+            "decide_arg": shlex.quote(str(s["account_id"]) if str(s["handle"]).lstrip("@")
+                                      .casefold() in shared else "@" + str(s["handle"])
+                                      .lstrip("@")),
             "display_name": s["display_name"] if isinstance(s["display_name"], str) else "",
             "bio": s["bio"] if isinstance(s["bio"], str) else "",
             "probability": float(s["probability"]),

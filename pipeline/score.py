@@ -71,7 +71,10 @@ DECIMALS = 4
 SCORED_TABLES = ("accounts", "posts", "snapshots")
 # First characters that make a spreadsheet evaluate a cell (OWASP's CSV injection list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKER = "\x00snapshot-time"  # a pseudo account present at every snapshot time
+_MARKER = "\x00snapshot-time"
+# The csv module quotes a field holding any character of the line terminator; with "\n" alone a
+# bare "\r" in a bio went out unquoted and broke the file for every reader.
+CSV_LINE_END = "\r\n"  # a pseudo account present at every snapshot time
 
 
 # --------------------------------------------------------------------------- CSV safety
@@ -423,7 +426,7 @@ class Spool:
                     break
                 frame = pd.DataFrame(rows, columns=schema.REJECT_COLUMNS, dtype=object)
                 neutralise_frame(frame).to_csv(fh, header=first, index=False,
-                                               lineterminator="\n")
+                                               lineterminator=CSV_LINE_END)
                 first = False
 
 
@@ -489,13 +492,22 @@ def find_account(accounts: pd.DataFrame, who: str) -> pd.Series:
     by_handle = accounts[accounts["handle"].astype(str).map(_norm_handle) == key]
     if not len(by_handle):
         raise FollowbackError(f"no account {who!r} (handle or account id) in the data")
+    if by_handle["account_id"].astype(str).nunique() > 1:
+        # The same handle on two platforms (or two accounts): ask, never pick one silently.
+        which = "; ".join(
+            f"account id {r['account_id']}"
+            + (f" on {r['platform']}" if "platform" in by_handle and isinstance(
+                r.get("platform"), str) else "")
+            for _, r in by_handle.drop_duplicates("account_id").iterrows())
+        raise FollowbackError(f"{len(by_handle['account_id'].unique())} accounts have the "
+                              f"handle {who!r} ({which}): give the account id instead")
     return by_handle.iloc[0]
 
 
 def ingested_account(cfg: Config, who: str) -> pd.DataFrame:
     """The model input (one row) of one ingested account, by handle or account id."""
     accounts = pd.read_parquet(io.table_path(cfg.ingest.out_dir, "accounts"),
-                               columns=["account_id", "handle"])
+                               columns=["account_id", "handle", "platform"])
     row = find_account(accounts, who)
     return ingested_frame(cfg, [str(row["account_id"])])
 
@@ -718,7 +730,7 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) 
                 for i, frame in enumerate(frames()):
                     if suffix == ".csv":
                         neutralise_frame(frame).to_csv(fh, header=(i == 0), index=False,
-                                                       lineterminator="\n")
+                                                       lineterminator=CSV_LINE_END)
                     elif len(frame):
                         frame.to_json(fh, orient="records", lines=True, force_ascii=False)
     if summary is not None:
@@ -803,3 +815,8 @@ def cli(
                       f"{work_dir(target)}; run the same command again to resume[/]")
         raise typer.Exit(130) from None
     print_summary(summary)
+    if summary.scored == 0:
+        why = (f"all {summary.rejected:,} input rows were rejected (see {summary.rejects})"
+               if summary.rejected else "the input holds no accounts")
+        console.print(f"[bold red]nothing was scored[/]: {why}", highlight=False)
+        raise typer.Exit(1)
