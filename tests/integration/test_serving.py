@@ -84,9 +84,35 @@ def test_mlflow_loads_the_moved_folder_and_predicts_the_score_rows(demo_project,
     got = model.predict(tracking.input_example(frame, n=len(ids)),
                         params=pyfunc.params_of(demo_project.cfg))
     _same_rows(got, _expected(demo_scores, ids))
-    # The bot model is read from the folder, not from the project's models/ path.
-    bot = model.unwrap_python_model().pipeline.named_steps["features"].named_transformers_["bot"]
+
+
+def test_the_bot_model_travels_inside_the_folder(trained_project, tmp_path, monkeypatch):
+    """The trained project's model uses models/bot_likeness.skops; a copy of the folder loads
+    it from itself, wherever the copy is, with the original path gone."""
+    import mlflow
+
+    from pipeline import tracking
+    from pipeline.config import load_config
+    from pipeline.frame import load_account_frame
+
+    monkeypatch.chdir(trained_project)
+    cfg = load_config(trained_project / "params.yaml")
+    assert cfg.features.bot.model_path is not None
+    frame = load_account_frame(cfg).head(8)
+    expected = tracking.load_model(cfg)[0].predict(None, frame)
+    copy = tmp_path / "elsewhere" / "followback"
+    shutil.copytree(cfg.train.model_dir, copy)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    model = mlflow.pyfunc.load_model(str(copy))
+    features = model.unwrap_python_model().pipeline.named_steps["features"]
+    bot = features.named_transformers_["bot"]
     assert Path(bot.model_path).is_relative_to(copy.resolve())
+    assert (copy / "artifacts" / "bot_likeness.skops").is_file()
+    got = model.predict(tracking.input_example(frame, n=len(frame)))
+    pd.testing.assert_frame_equal(got, expected)
 
 
 def test_serve_answers_a_post_with_the_rows_of_followback_score(demo_project, demo_scores,  # noqa: F811
