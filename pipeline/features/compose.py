@@ -85,6 +85,7 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
             ("toxicity", Toxicity(backend=f.toxicity.backend, model_type=f.toxicity.model_type,
                                   checkpoint=_str(f.toxicity.checkpoint),
                                   base_model_dir=_str(f.toxicity.base_model_dir),
+                                  model_path=_str(f.toxicity.model_path),
                                   cache_dir=cache_dir), "posts"),
         ],
         remainder="drop",
