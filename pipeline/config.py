@@ -77,6 +77,8 @@ class LanguageConfig(_Section):
                                  "ar", "id"]
     )
     min_confidence: float = 0.5
+    use_tags: bool = True  # the platform's language tag on a post decides ahead of lingua
+    pool: bool = True      # unknown posts and bio take the account's pooled language
 
 
 class BotConfig(_Section):

@@ -139,6 +139,9 @@ class Post(_Row):
     created_at: Timestamp = None
     text: Annotated[str, BeforeValidator(lambda v: _blank_to_none(v) or "")] = ""
     kind: Literal["post", "repost", "reply", "like"] = "post"
+    # The platform's own language tag (Mastodon ``language``, Bluesky ``langs``): a BCP 47
+    # code such as "de" or "en-US", set by the author's client; None where not given.
+    language: Text = None
 
 
 class OwnPost(_Row):

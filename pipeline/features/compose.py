@@ -79,6 +79,7 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
             ("language", Readability(languages=list(cfg.user.languages),
                                      candidates=list(f.language.candidates),
                                      min_confidence=f.language.min_confidence,
+                                     use_tags=f.language.use_tags, pool=f.language.pool,
                                      cache_dir=cache_dir), LANGUAGE_COLUMNS),
             ("topic", TopicSimilarity(own_posts=list(own_posts), n_clusters=f.n_clusters,
                                       random_state=cfg.base.seed, **embed), "posts"),
