@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/trends_power.py
 	$(BIN)/python bench/fetch.py --followers 300
+	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/language.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
