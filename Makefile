@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/fetch.py --followers 300
 	$(BIN)/python bench/implicit.py
 	$(BIN)/python bench/group_value.py --sizes 10000 100000
+	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/language.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

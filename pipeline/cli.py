@@ -77,6 +77,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("fetch", "pipeline.fetch"),
     ("ingest", "pipeline.ingest"),
     ("train-bot", "pipeline.train_bot"),
+    ("train-toxicity", "pipeline.train_toxicity"),
     ("featurize", "pipeline.featurize"),
     ("decisions", "pipeline.decisions"),
     ("train", "pipeline.train"),

@@ -1420,7 +1420,9 @@ class _World:
                 ms = item.when * 1000 + self.dice_ids.integer(0, 999)
                 posts.append({"account_id": acc.account_id, "post_id": str(self._snowflake(ms)),
                               "created_at": _iso(item.when), "text": item.text,
-                              "kind": item.kind})
+                              "kind": item.kind,
+                              "language": demo_language_tag(acc.account_id, item.kind,
+                                                            item.lang)})
             if acc.decision:
                 yes, when, note = acc.decision
                 decisions.append({"account_id": acc.account_id, "follow_back": yes,
@@ -1548,6 +1550,28 @@ def _monday(ts: int) -> int:
     """Midnight UTC of the Monday of the week of ``ts`` (1970-01-05 was a Monday)."""
     monday = 4 * DAY
     return ts - (ts - monday) % (7 * DAY)
+
+
+# Mastodon statuses carry the language the author's client set. Many clients tag each post
+# with the language it is written in; some tag nothing; some are stuck on their interface
+# language whatever the post says. Which kind an account's client is follows from a hash of
+# its id, not from the generator's dice, so adding tags changed no other draw of the demo.
+TAGGING_SHARE = 0.55      # accounts whose client tags posts with their language
+STUCK_ON_ENGLISH = 0.08   # accounts whose client tags every post "en"
+
+
+def demo_language_tag(account_id: str, kind: str, lang: str) -> str | None:
+    """The Mastodon ``language`` tag of a demo post: its language, "en", or None."""
+    import zlib
+
+    if kind == "like":
+        return None  # a favourite is someone else's status: no tag of the account's own
+    u = (zlib.crc32(str(account_id).encode("utf-8")) % 10_000) / 10_000
+    if u < STUCK_ON_ENGLISH:
+        return "en"
+    if u < STUCK_ON_ENGLISH + TAGGING_SHARE:
+        return lang
+    return None
 
 
 def _add_months(start: datetime, k: int) -> datetime:

