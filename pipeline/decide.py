@@ -152,7 +152,8 @@ def resolve(cfg: Config, who: str) -> tuple[str, str | None]:
     places = []
     accounts_path = io.table_path(cfg.ingest.out_dir, "accounts")
     if accounts_path.is_file():
-        places.append(pd.read_parquet(accounts_path, columns=["account_id", "handle"]))
+        places.append(pd.read_parquet(accounts_path,
+                                      columns=["account_id", "handle", "platform"]))
     if Path(cfg.score.out).is_file():
         places.append(read_scores(cfg.score.out)[["account_id", "handle"]])
     if not places:
@@ -162,7 +163,9 @@ def resolve(cfg: Config, who: str) -> tuple[str, str | None]:
     for accounts in places:
         try:
             row = find_account(accounts, who)
-        except FollowbackError:
+        except FollowbackError as exc:
+            if "give the account id" in str(exc):
+                raise  # a shared handle: ask which account, do not fall through
             continue
         return str(row["account_id"]), (None if pd.isna(row["handle"]) else str(row["handle"]))
     raise FollowbackError(f"no account {who!r} (handle or account id) in {accounts_path}"

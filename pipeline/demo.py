@@ -435,6 +435,7 @@ class _World:
         n_followees = max(3, round(len(people.FOLLOWEES) * min(1.0, self.demo.n_followers / 1000)))
         for row in people.FOLLOWEES[:n_followees]:
             self.accounts.append(self._followee(*row))
+        self._plant_groups()
         for acc in self.accounts:
             self._finish_profile(acc)
 
@@ -1139,6 +1140,55 @@ class _World:
                 "unfollowed_at": unfollowed_at, "persona_unfollowed_at": None,
                 "gone_snapshot": fb_snap + gap}
 
+    # ---- follower groups (issue 14): bots that arrive together ---------------------------
+
+    def _plant_groups(self) -> None:
+        """A follow-farm of 30 fake followers (created the same week, following within the
+        same 36 hours, one bio) and a bio-template network of 20 spam bots (created the same
+        week, one bio template with other numbers), among the existing bots. Their own dice,
+        so that every other account of the demo stays as it was."""
+        d = _Dice(np.random.default_rng([self.seed, 14]))
+        self.planted_groups: list[tuple[str, list[_Account], dict]] = []
+        joined = [a for a in self.accounts if a.archetype == "fake_follower"
+                  and a.follows and a.first_follow > self.t[0]]
+        # A small demo keeps most of its bots out of groups (tests look at their medians).
+        farm = d.sample(joined, min(30, len(joined) // 2)) if len(joined) >= 10 else []
+        if farm:
+            m = d.integer(1, self.demo.months)
+            window = int(d.uniform(self.t[m - 1] + DAY, self.t[m] - 3 * DAY))
+            week = _monday(window - 17 * DAY)
+            bio = d.pick([b for b in spam.FAKE_FOLLOWER["bio"] if b])
+            for acc in farm:
+                acc.follows[0][0] = window + d.integer(0, 36 * 3600)
+                acc.created_at = week + d.integer(0, 6) * DAY
+                acc.bio, acc.bio_kind = bio, "meaningful"
+            self.planted_groups.append(("follow_farm", farm, {
+                "created_week_of": _iso(week), "followed_between": [
+                    _iso(window), _iso(window + 36 * 3600)], "bio": bio}))
+        bots = [a for a in self.accounts if a.archetype == "spam_bot"
+                and a.follows and a.first_follow > self.t[0]]
+        network = d.sample(bots, min(20, len(bots) // 2)) if len(bots) >= 10 else []
+        if network:
+            # Created together, then following over two months (a campaign).
+            m = d.integer(1, max(self.demo.months - 1, 1))
+            week = _monday(self.t[m - 1] - 20 * DAY)
+            template = "{coin} signals 🚀 {pct}% this month | DM for the VIP group"
+            for acc in network:
+                acc.follows[0][0] = int(d.uniform(self.t[m - 1] + 600, self.t[m + 1] - 600))
+                acc.bio = template.format(coin=d.pick(["BTC", "ETH", "SOL", "Crypto"]),
+                                          pct=d.integer(20, 400))
+                acc.bio_kind = "meaningful"
+                acc.created_at = week + d.integer(0, 6) * DAY
+            self.planted_groups.append(("bio_template", network, {
+                "created_week_of": _iso(week), "bio_template": template,
+                "followed_between": [_iso(self.t[m - 1]), _iso(self.t[m + 1])]}))
+
+    def groups_truth(self) -> list[dict[str, Any]]:
+        """The planted groups for demo_truth.json (account ids exist after _finish_profile)."""
+        return [{"kind": kind, "size": len(members),
+                 "account_ids": sorted(a.account_id for a in members), **info}
+                for kind, members, info in getattr(self, "planted_groups", [])]
+
     def _plant_tricksters(self, followers: list[_Account]) -> None:
         d, months, n = self.dice_churn, self.demo.months, len(followers)
         f4f = [a for a in followers if a.archetype == "follow4follow"]
@@ -1370,7 +1420,9 @@ class _World:
                 ms = item.when * 1000 + self.dice_ids.integer(0, 999)
                 posts.append({"account_id": acc.account_id, "post_id": str(self._snowflake(ms)),
                               "created_at": _iso(item.when), "text": item.text,
-                              "kind": item.kind})
+                              "kind": item.kind,
+                              "language": demo_language_tag(acc.account_id, item.kind,
+                                                            item.lang)})
             if acc.decision:
                 yes, when, note = acc.decision
                 decisions.append({"account_id": acc.account_id, "follow_back": yes,
@@ -1494,6 +1546,34 @@ class _World:
 _HOUR_WEIGHTS = [1, 0.5, 0.3, 0.2, 0.2, 0.5, 2, 4, 5, 5, 4, 4, 5, 4, 4, 4, 5, 6, 7, 8, 8, 7, 5, 3]
 
 
+def _monday(ts: int) -> int:
+    """Midnight UTC of the Monday of the week of ``ts`` (1970-01-05 was a Monday)."""
+    monday = 4 * DAY
+    return ts - (ts - monday) % (7 * DAY)
+
+
+# Mastodon statuses carry the language the author's client set. Many clients tag each post
+# with the language it is written in; some tag nothing; some are stuck on their interface
+# language whatever the post says. Which kind an account's client is follows from a hash of
+# its id, not from the generator's dice, so adding tags changed no other draw of the demo.
+TAGGING_SHARE = 0.55      # accounts whose client tags posts with their language
+STUCK_ON_ENGLISH = 0.08   # accounts whose client tags every post "en"
+
+
+def demo_language_tag(account_id: str, kind: str, lang: str) -> str | None:
+    """The Mastodon ``language`` tag of a demo post: its language, "en", or None."""
+    import zlib
+
+    if kind == "like":
+        return None  # a favourite is someone else's status: no tag of the account's own
+    u = (zlib.crc32(str(account_id).encode("utf-8")) % 10_000) / 10_000
+    if u < STUCK_ON_ENGLISH:
+        return "en"
+    if u < STUCK_ON_ENGLISH + TAGGING_SHARE:
+        return lang
+    return None
+
+
 def _add_months(start: datetime, k: int) -> datetime:
     month = start.month - 1 + k
     return start.replace(year=start.year + month // 12, month=month % 12 + 1)
@@ -1613,6 +1693,7 @@ def generate(cfg: Config) -> DemoSummary:
     for table, name in TABLE_FILES.items():
         write_table(frames[table], Path(demo.out_dir) / name)
     truth = world.truth()
+    truth["groups"] = world.groups_truth()
     text = json.dumps(truth, indent=1, ensure_ascii=False, sort_keys=True)
     write_text(demo.truth_out, text + "\n")
     followers = [a for a in world.accounts if a.follower]

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from pipeline.config import Config, RulesConfig, UserConfig, load_config
+from pipeline.config import RulesConfig, UserConfig, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
 from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE, criterion_of
 
@@ -138,7 +138,8 @@ def group_shapley(
     V[:, -1] = fx
     n_bg = len(background)
     per_block = max(1, max_rows // max(1, len(inner) * n_bg))
-    for start in range(0, n, per_block):
+    # One group alone has no coalitions between the empty and the full one.
+    for start in range(0, n if len(inner) else 0, per_block):
         xb = X[start:start + per_block]
         hybrid = np.where(inner[None, :, None, :], xb[:, None, None, :],
                           background[None, None, :, :])
@@ -240,9 +241,15 @@ def _toxicity_sentence(row: pd.Series) -> str | None:
         return "no texts to judge"
     score = float(row.get("max_score") or 0.0)
     text = f"max toxicity {score:.2f}"
+    meaning = _text(row.get("score_meaning"))
+    if meaning:
+        text += f" ({meaning})"
     date = _date(row.get("most_toxic_date"))
     kind = _text(row.get("most_toxic_kind")) or "post"
     text += f" in a {kind} of {date}" if date else f" in a {kind}"
+    labels = _text(row.get("labels"))
+    if labels:
+        text += f"; in it: {labels}"
     n_toxic = row.get("n_toxic")
     if n_toxic is not None and not pd.isna(n_toxic):
         text += f"; {int(n_toxic)} of {int(n)} texts toxic"
@@ -401,7 +408,8 @@ def red_flags(named: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     out["toxicity"] = tri(tox > rules.max_toxicity,
                           (col("toxicity__toxicity_no_texts") > 0) | tox.isna())
     rel = col("topic__topic_max_cluster_cos")
-    out["topic"] = tri(rel < rules.min_relevance, (col("topic__topic_no_posts") > 0) | rel.isna())
+    out["topic"] = tri(rel < rules.min_relevance, (col("topic__topic_no_posts") > 0) | rel.isna()
+                       | (col("topic__topic_no_own_posts") > 0))
     return _known(out, named)
 
 
@@ -527,33 +535,6 @@ def explain_frame(
     return out
 
 
-# --------------------------------------------------------------------------- background
-
-
-def background_rows(cfg: Config, model, size: int | None = None,
-                    fallback: pd.DataFrame | None = None) -> np.ndarray:
-    """Transformed rows that stand in for an "absent" criterion.
-
-    A seeded sample of the decided (training) accounts in ``ingest.out_dir``, transformed by
-    the model's own fitted feature step; when nothing is ingested, a seeded sample of
-    ``fallback`` (the first chunk of the scored input).
-    """
-    from pipeline import score
-
-    size = size or cfg.score.background_size
-    frame = score.training_sample(cfg, size)
-    if frame is None or not len(frame):
-        if fallback is None or not len(fallback):
-            raise FollowbackError(
-                "no background for the explanations: nothing is ingested in "
-                f"{cfg.ingest.out_dir} (run `followback ingest`) and no input was given")
-        n = min(size, len(fallback))
-        pick = np.sort(np.random.default_rng(cfg.base.seed).choice(len(fallback), n,
-                                                                   replace=False))
-        frame = fallback.iloc[pick]
-    return feature_matrix(model, frame.reset_index(drop=True))
-
-
 # --------------------------------------------------------------------------- command
 
 
@@ -606,32 +587,31 @@ def cli(
                                           "without @) or account id, from the ingested data.")],
     params: ParamsOption = Path("params.yaml"),
     model_uri: Annotated[str | None, typer.Option(
-        "--model", help="Model URI or folder (default: score.model_uri, else the registered "
-        "champion, else train.model_dir).")] = None,
+        "--model", help="Model folder or MLflow URI (default: score.model_uri, else "
+        "train.model_dir, the model the pipeline just trained).")] = None,
 ) -> None:
     """Say why the model would follow back HANDLE or not: each criterion's push and evidence.
 
     Contributions are exact Shapley values of the six criteria on the log-odds scale; they add
     up to the account's log-odds minus the average over a sample of your decided accounts.
     """
-    from pipeline import score
+    from pipeline import pyfunc, score
 
     cfg = load_config(params)
-    overrides = Overrides.from_user(cfg.user)
-    frame = score.ingested_account(cfg, handle)
     model, model_id = score.load_scoring_model(cfg, model_uri)
-    background = background_rows(cfg, model)
-    frame = frame.reset_index(drop=True)
-    features = feature_matrix(model, frame)
-    row = explain_frame(model, frame, background, cfg.train.threshold.review_margin,
-                        overrides, features=features, rules=cfg.evaluate.rules).iloc[0]
-    proofs = evidence(model, frame).iloc[0]
-    flags = red_flags(pd.DataFrame(features, columns=model[:-1].get_feature_names_out()),
-                      cfg.evaluate.rules).iloc[0]
+    console.print(f"model: {model_id}", style="dim", highlight=False, markup=False)
+    frame = pyfunc.input_frame(score.ingested_account(cfg, handle))
+    row = model.predict(None, frame, params=pyfunc.params_of(cfg)).iloc[0]
+    pipeline = model.pipeline
+    features = feature_matrix(pipeline, frame)
+    proofs = evidence(pipeline, frame).iloc[0]
+    flags = red_flags(pd.DataFrame(features, columns=pipeline[:-1].get_feature_names_out()),
+                      RulesConfig(**model.settings.get("rules", {}))).iloc[0]
     render(row, proofs, flags=flags)
     total = float(sum(row[contrib_column(c)] for c in CRITERION_ORDER
                       if not pd.isna(row[contrib_column(c)])))
     own = float(log_odds(row["probability"]))
     console.print(f"The pushes add up to {total:+.2f}: this account's log-odds {own:+.2f} minus "
-                  f"{own - total:+.2f}, the average over {len(background)} of your decided "
-                  f"accounts. Model: {model_id}.", style="dim", highlight=False, markup=False)
+                  f"{own - total:+.2f}, the average over {len(model.background)} of your "
+                  f"decided accounts. Model: {model_id}.", style="dim", highlight=False,
+                  markup=False)

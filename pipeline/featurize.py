@@ -47,8 +47,20 @@ def featurize(cfg: Config) -> tuple[pd.DataFrame, dict]:
         "backends": tracking.backends(features),
         "cache": cache_report(features),
     }
-    io.write_text(cfg.features.metrics, json.dumps(summary, indent=2))
+    # DVC metrics hold only numbers worth comparing across experiments; the backend names and
+    # cache counters go beside the features (every one would be a column of `dvc exp show`).
+    metrics = {k: v for k, v in summary.items() if k in METRIC_KEYS}
+    io.write_text(cfg.features.metrics, json.dumps(metrics, indent=2) + "\n")
+    io.write_text(run_details_path(cfg), json.dumps(summary, indent=2) + "\n")
     return out, summary
+
+
+METRIC_KEYS = ("n_accounts", "n_features", "seconds")
+
+
+def run_details_path(cfg: Config) -> Path:
+    """``features.out`` with ``.json``: which backends ran and the cache counters (no metric)."""
+    return Path(cfg.features.out).with_suffix(".json")
 
 
 def cache_report(features) -> dict[str, dict[str, int]]:

@@ -7,7 +7,8 @@ a trained model scores raw accounts from any importer the same way it was traine
 Columns: every ``accounts`` column of the contract, plus
 
 - ``posts``: a list of ``{"text", "kind", "created_at"}`` dicts, newest first, at most
-  ``max_posts`` (``created_at`` an ISO-8601 string or None);
+  ``max_posts`` (``created_at`` an ISO-8601 string or None), plus ``"language"`` on a post
+  the platform tagged with its language;
 - ``times_followed_back`` and ``times_unfollowed_after_followback``: from the follower
   snapshots (see ``pipeline.churn``); null where no snapshots were given.
 """
@@ -24,14 +25,16 @@ INPUT_COLUMNS = [*schema.columns("accounts"), "posts", *CHURN_COLUMNS]
 
 def _post_dicts(group: pd.DataFrame, max_posts: int) -> list[dict]:
     group = group.sort_values("created_at", ascending=False, na_position="last").head(max_posts)
-    return [
-        {
-            "text": text,
-            "kind": kind,
-            "created_at": None if pd.isna(ts) else ts.isoformat(),
-        }
-        for text, kind, ts in zip(group["text"], group["kind"], group["created_at"], strict=True)
-    ]
+    langs = group["language"] if "language" in group.columns else [None] * len(group)
+    out = []
+    for text, kind, ts, lang in zip(group["text"], group["kind"], group["created_at"], langs,
+                                    strict=True):
+        post = {"text": text, "kind": kind,
+                "created_at": None if pd.isna(ts) else ts.isoformat()}
+        if lang is not None and not pd.isna(lang):
+            post["language"] = str(lang)  # only where the platform tagged it
+        out.append(post)
+    return out
 
 
 def account_frame(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
+import signal
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,8 +34,75 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+        _kill_point()
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+# Test hook: with FOLLOWBACK_KILL_AFTER=N the process kills itself (SIGKILL, no cleanup) at
+# the N-th step that makes a write visible (a file renamed into place, a folder swapped), so
+# tests can stop a stage at every point and check what a reader then finds.
+_steps = 0
+
+
+def _kill_point() -> None:
+    global _steps
+    limit = os.environ.get("FOLLOWBACK_KILL_AFTER")
+    if not limit:
+        return
+    _steps += 1
+    if _steps >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _old_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.old")
+
+
+def recover_dir(path: str | Path) -> None:
+    """Finish or undo a folder swap that a killed process left half done.
+
+    :func:`atomic_dir` renames the old folder aside, then the new one into place. Killed
+    between the two, the folder is missing and the old one waits beside it: put it back.
+    Killed after both, the old one is left over: remove it.
+    """
+    path = Path(path)
+    old = _old_sibling(path)
+    if not old.exists():
+        return
+    if path.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(old, path)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder; swap it in for ``path`` only if the block succeeds.
+
+    A stage that writes several files writes them all into the temporary folder, so a reader
+    of ``path`` finds the whole old output or the whole new one, never new tables beside old
+    ones. Files of the old folder that the block does not write are gone afterwards.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        yield tmp
+        old = _old_sibling(path)
+        if path.exists():
+            os.replace(path, old)
+            _kill_point()
+        os.replace(tmp, path)
+        _kill_point()
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -49,7 +118,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         elif suffix == ".csv":
-            frame.to_csv(tmp, index=False)
+            # "\r\n" as the csv module's default: a field holding a bare "\r" is then quoted.
+            frame.to_csv(tmp, index=False, lineterminator="\r\n")
         elif suffix in (".jsonl", ".ndjson"):
             frame.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
         else:
@@ -79,6 +149,7 @@ def table_path(data_dir: str | Path, table: str) -> Path:
 
 def read_table(data_dir: str | Path, table: str) -> pd.DataFrame:
     """One contract table from an ingest output folder, with the contract's dtypes."""
+    recover_dir(data_dir)
     path = table_path(data_dir, table)
     if not path.is_file():
         raise FileNotFoundError(

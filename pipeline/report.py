@@ -65,12 +65,18 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
                  implicit: dict[str, str] | None = None) -> list[dict]:
     """The accounts as the template shows them, the most uncertain first; ``implicit`` maps
     account id -> the note of its implicit decision (see :mod:`pipeline.decisions`)."""
+    import shlex
+
     from pipeline.explain import CRITERION_ORDER, MIN_REASON, criterion_of_phrase
     from pipeline.features.compose import CRITERIA_NEUTRAL
     from pipeline.review import uncertainty
 
     decisions = dict(zip(decided["account_id"].astype(str), decided["follow_back"],
                          strict=True))
+    # The copy-paste command names the account for the shell: quoted, and by account id
+    # where two accounts share the handle (decide would ask which).
+    handles = scores["handle"].astype(str).str.lstrip("@").str.casefold()
+    shared = set(handles[handles.duplicated(keep=False)])
     order = uncertainty(scores).sort_values(kind="stable").index[:limit]
     rows = []
     for rank, i in enumerate(order, start=1):
@@ -96,6 +102,9 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
             "rank": rank,
             "account_id": str(s["account_id"]),
             "handle": str(s["handle"]),
+            "decide_arg": shlex.quote(str(s["account_id"]) if str(s["handle"]).lstrip("@")
+                                      .casefold() in shared else "@" + str(s["handle"])
+                                      .lstrip("@")),
             "display_name": s["display_name"] if isinstance(s["display_name"], str) else "",
             "bio": s["bio"] if isinstance(s["bio"], str) else "",
             "probability": float(s["probability"]),
@@ -157,6 +166,13 @@ def metric_rows(evaluation: dict) -> list[dict]:
     return rows
 
 
+def _model_identity(cfg: Config) -> str:
+    """The model ``score`` uses by the same rule (``score.model_uri``, else train.model_dir)."""
+    from pipeline import tracking
+
+    return tracking.model_identity(cfg)
+
+
 def build(cfg: Config, scores: pd.DataFrame) -> str:
     """The page as one HTML string."""
     from jinja2 import Environment, PackageLoader, select_autoescape
@@ -166,7 +182,9 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
     from pipeline.features.compose import CRITERIA
 
     decided = decide.known_decisions(cfg)
-    evaluation = _json(cfg.evaluate.metrics)
+    from pipeline.evaluate import details_path
+
+    evaluation = _json(details_path(cfg)) or _json(cfg.evaluate.metrics)
     training = _json(cfg.train.metrics)
     accounts = account_rows(scores, decided, cfg.report.max_accounts, implicit_notes(cfg))
     script = _resource("report.js")
@@ -195,6 +213,7 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
         metric_names=["ROC-AUC", "PR-AUC", "F1", "MCC", "accuracy", "Brier"],
         margin=((evaluation.get("holdout") or {}).get("margin_over_rules") or {}),
         training=training,
+        model=_model_identity(cfg),
         threshold=threshold,
         review_margin=cfg.train.threshold.review_margin,
         implicit_after_days=f"{cfg.decisions.implicit_after_days:g}",
@@ -231,5 +250,6 @@ def cli(
     """
     cfg = load_config(params)
     path = report(cfg, scores, out)
+    console.print(f"model: {_model_identity(cfg)}", highlight=False, markup=False)
     console.print(f"review page: {path} ({path.stat().st_size / 1024:,.0f} KiB)",
                   highlight=False)

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -32,10 +32,18 @@ TABLES = ("accounts", "posts", "own_posts", "decisions", "snapshots")
 POST_KINDS = ("post", "repost", "reply", "like")
 
 
+# The longest text a field may hold, whatever the format it came in (CSV, JSON, Parquet).
+TEXT_LIMIT = 100_000
+# Counts are stored as 64-bit integers.
+COUNT_LIMIT = 2**63 - 1
+
+
 def _blank_to_none(value: Any) -> Any:
-    """Empty cells, NaN and pandas NA mean "not given"."""
+    """Empty cells, NaN and pandas NA mean "not given"; NUL characters are removed from text."""
     if value is None:
         return None
+    if isinstance(value, str) and "\x00" in value:
+        value = value.replace("\x00", "")
     if isinstance(value, str) and value.strip() == "":
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -59,6 +67,9 @@ def _to_utc(value: Any) -> Any:
             raise ValueError(f"unparseable date {text!r}") from exc
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"epoch number {value!r} is neither seconds (up to 10 digits) nor "
+                         "milliseconds (13 digits) since 1970")
     raise ValueError(f"unparseable date {value!r}")
 
 
@@ -67,9 +78,10 @@ def _to_bool(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in {"1", "true", "t", "yes", "y"}:
+    # "1.0" / "0.0": what pandas writes for a boolean column with gaps.
+    if text in {"1", "1.0", "true", "t", "yes", "y"}:
         return True
-    if text in {"0", "false", "f", "no", "n"}:
+    if text in {"0", "0.0", "false", "f", "no", "n"}:
         return False
     raise ValueError(f"not a boolean: {value!r}")
 
@@ -77,13 +89,27 @@ def _to_bool(value: Any) -> Any:
 def _to_count(value: Any) -> Any:
     value = _blank_to_none(value)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        value = int(value)
+    elif isinstance(value, str):
         text = value.strip().replace(",", "")
         try:
-            return int(float(text)) if float(text).is_integer() else text
+            value = int(text)
         except ValueError:
-            return value
+            try:
+                number = float(text)
+            except ValueError:
+                return value
+            if not number.is_integer():
+                return text
+            value = int(number)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > COUNT_LIMIT:
+        raise ValueError("count out of range")
+    return value
+
+
+def _limit_text(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > TEXT_LIMIT:
+        raise ValueError(f"longer than {TEXT_LIMIT:,} characters ({len(value):,})")
     return value
 
 
@@ -94,7 +120,7 @@ def _to_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
+Text = Annotated[str | None, BeforeValidator(_limit_text), BeforeValidator(_blank_to_none)]
 Id = Annotated[
     str, BeforeValidator(_to_text), StringConstraints(strip_whitespace=True, min_length=1)
 ]
@@ -130,6 +156,14 @@ class Account(_Row):
     url: Text = None
     location: Text = None
 
+    @field_validator("created_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime | None) -> datetime | None:
+        # A day of slack for clocks; an account cannot be created after it was exported.
+        if value is not None and value > datetime.now(UTC) + timedelta(days=1):
+            raise ValueError(f"in the future ({value:%Y-%m-%d})")
+        return value
+
 
 class Post(_Row):
     """Something an account posted, reposted, replied or liked."""
@@ -137,8 +171,12 @@ class Post(_Row):
     account_id: Id
     post_id: Id
     created_at: Timestamp = None
-    text: Annotated[str, BeforeValidator(lambda v: _blank_to_none(v) or "")] = ""
+    text: Annotated[str, BeforeValidator(_limit_text),
+                    BeforeValidator(lambda v: _blank_to_none(v) or "")] = ""
     kind: Literal["post", "repost", "reply", "like"] = "post"
+    # The platform's own language tag (Mastodon ``language``, Bluesky ``langs``): a BCP 47
+    # code such as "de" or "en-US", set by the author's client; None where not given.
+    language: Text = None
 
 
 class OwnPost(_Row):
@@ -260,7 +298,17 @@ class Reject:
     @staticmethod
     def of(record: Record, reason: str) -> Reject:
         raw = json.dumps({**record.data, **record.extra}, default=str, ensure_ascii=False)
-        return Reject(record.source, record.location, record.table, reason, raw[:2000])
+        return Reject(record.source, record.location, record.table, reason, truncate_raw(raw))
+
+
+RAW_LIMIT = 2000  # characters of a bad record kept in the rejects file
+
+
+def truncate_raw(raw: str, limit: int = RAW_LIMIT) -> str:
+    """A rejected record's text, cut to ``limit`` characters with a note saying so."""
+    if len(raw) <= limit:
+        return raw
+    return raw[:limit] + f" [... truncated: {len(raw):,} characters in all]"
 
 
 REJECT_COLUMNS = ["source", "location", "table", "reason", "raw"]

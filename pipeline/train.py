@@ -326,7 +326,7 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         run_id, version = tracking.log_training(cfg, model, data, summary, importance)
         summary["mlflow_run_id"] = run_id
         summary["model_version"] = version
-    tracking.save_local(model, data, cfg.train.model_dir, summary)
+    tracking.save_local(model, data, cfg.train.model_dir, summary, cfg)
     io.write_text(cfg.train.metrics, json.dumps(
         {k: v for k, v in summary.items() if isinstance(v, int | float)}, indent=2))
     return TrainResult(model, threshold, predictions, importance, run_id, version, summary)

@@ -166,14 +166,206 @@ def training_set(tables: list[GroupTable]) -> tuple[pd.DataFrame, np.ndarray, np
             np.concatenate(groups))
 
 
-def make_model(n_estimators: int, seed: int, n_jobs: int | None = None):
-    """The bot model: a class-balanced random forest, shallow enough to ship (about 2 MB)."""
-    from sklearn.ensemble import RandomForestClassifier
+# ---------------------------------------------------------------------------------------------
+# Several sources: cresci-2017 groups, the length-only research sets and a user's own labels.
 
-    return RandomForestClassifier(
-        n_estimators=n_estimators, max_depth=8, min_samples_leaf=5, class_weight="balanced",
-        random_state=seed, n_jobs=n_jobs,
+# The four public sources of ../shared/data/bot-research, used when none is configured.
+SHARED_DATA = Path("../shared/data/bot-research")
+DEFAULT_SOURCES = [SHARED_DATA / name for name in (
+    "cresci-2017", "caverlee-2011", "instafake-2019", "instagram-kaggle-fake-spammer")]
+# What the model may use, by family: ablation and selection drop whole families.
+FEATURE_FAMILIES: dict[str, list[str]] = {
+    "age_and_rates": ["log_age_days", "log_posts_per_day", "log_followers_per_day",
+                      "log_following_per_day"],
+    "posts_count": ["log_posts_count"],
+    "audience": ["log_followers_count", "log_following_count", "log_following_follower_ratio"],
+    "likes_listed": ["log_likes_count", "log_likes_per_day", "log_listed_count"],
+    "handle": ["handle_length", "handle_digit_share", "handle_entropy"],
+    "name": ["name_handle_similarity"],
+    "bio_url": ["bio_length", "has_url"],
+    "avatar": ["default_avatar"],
+    "verified": ["verified"],
+}
+MODEL_KINDS = ("hgb", "forest")
+MIXES = ("equal_sources", "pooled_rows")
+LABEL_WORDS = {"bot": 1, "1": 1, "human": 0, "0": 0}
+
+
+def read_research_set(path: Path, fmt: str = RESEARCH_FORMAT):
+    """cresci-2017-style users tables (a folder or one file) as one labelled set."""
+    from pipeline.ingest._labelled import LabelledSet
+
+    tables = read_groups([Source(path=path, format=fmt)])
+    return LabelledSet(
+        name=path.name if path.is_dir() else path.parent.name, platform="twitter",
+        accounts=pd.concat([t.accounts for t in tables], ignore_index=True),
+        labels=np.concatenate([np.full(len(t.accounts), t.label) for t in tables]),
+        observed_at=pd.concat([t.observed_at for t in tables], ignore_index=True),
+        files=[{"file": str(t.path), "group": t.group, "label": t.label,
+                "rows_read": t.rows_read, "accounts": int(len(t.accounts)),
+                "sha256": t.sha256} for t in tables],
+        groups=np.concatenate([np.full(len(t.accounts), t.group, dtype=object)
+                               for t in tables]),
     )
+
+
+def read_source(source: Source):
+    """One training source as a labelled set, by its layout.
+
+    A folder of ``*.users.csv`` tables (cresci-2017 and alike), the caverlee-2011 files, the
+    InstaFake files or the Instagram Kaggle files; a single ``*.users.csv`` file.
+    """
+    from pipeline.ingest import caverlee, instafake, instagram_kaggle
+
+    path = Path(source.path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"bot training data not found: {path} (set features.bot.train_sources in "
+            "params.yaml or pass --data)")
+    if path.is_file() or any(path.glob("*.users.csv")):
+        return read_research_set(path, RESEARCH_FORMAT if source.format == "auto"
+                                 else source.format)
+    for reader in (caverlee, instafake, instagram_kaggle):
+        if reader.fits(path):
+            return reader.read(path)
+    raise FollowbackError(
+        f"{path}: not a known labelled layout (*.users.csv research tables, caverlee-2011's "
+        f"{' and '.join(caverlee.FILES)}, InstaFake's {' and '.join(instafake.FILES)}, or the "
+        f"Instagram Kaggle {' and '.join(instagram_kaggle.FILES)}); for accounts in an ingest "
+        "format pass --labels FILE --accounts PATH")
+
+
+def read_labels(path: Path) -> tuple[dict[str, int], list]:
+    """``account_id,label`` rows (``bot``/``human`` or 1/0) and the rejects with their line."""
+    from pipeline.ingest._common import csv_header, iter_csv
+    from pipeline.schema import Reject
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"labels file not found: {path}")
+    header = csv_header(path)
+    if not {"account_id", "label"} <= set(header):
+        raise FollowbackError(f"{path}: the labels file needs a header with account_id and "
+                              f"label, got {', '.join(header) or 'nothing'}")
+    labels: dict[str, int] = {}
+    rejects = []
+    for row in iter_csv(path):
+        where = f"line {row.line}"
+        if row.error:
+            rejects.append(Reject(str(path), where, "labels", row.error, row.raw))
+            continue
+        account = (row.cells.get("account_id") or "").strip()
+        word = (row.cells.get("label") or "").strip().lower()
+        raw = ",".join(row.cells.values())
+        if not account:
+            rejects.append(Reject(str(path), where, "labels", "account_id is empty", raw))
+        elif word not in LABEL_WORDS:
+            rejects.append(Reject(str(path), where, "labels",
+                                  f"label must be bot, human, 1 or 0, got {word!r}", raw))
+        else:
+            labels[account] = LABEL_WORDS[word]
+    return labels, rejects
+
+
+def read_user_labels(labels_path: Path, accounts: list[Source]):
+    """Accounts in any ingest format labelled by ``labels_path``, as one labelled set."""
+    from pipeline import ingest
+    from pipeline.ingest._labelled import LabelledSet, file_entry
+
+    labels, rejects = read_labels(labels_path)
+    if not accounts:
+        raise FollowbackError("--labels needs the labelled accounts too: pass --accounts "
+                              "PATH (an export or fetch in any ingest format)")
+    result = ingest.load(accounts)
+    table = result.tables["accounts"]
+    frame = table.frame.reset_index(drop=True)
+    frame = frame[frame["account_id"].astype(str).isin(labels)].reset_index(drop=True)
+    if not len(frame):
+        raise FollowbackError(f"none of the {len(labels)} labelled accounts of {labels_path} "
+                              f"is among the {len(table.frame)} accounts read")
+    platforms = frame["platform"].astype(str)
+    files = [file_entry(Path(labels_path), len(labels) + len(rejects), len(frame))]
+    return LabelledSet(
+        name=Path(labels_path).stem, platform=platforms.mode().iloc[0],
+        accounts=frame, labels=frame["account_id"].astype(str).map(labels).to_numpy(int),
+        observed_at=pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"),
+        files=files, rejects=[*rejects, *table.rejects],
+    )
+
+
+@dataclass
+class Pool:
+    """Model input, labels and where each row came from, over all sources."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    source: np.ndarray
+    platform: np.ndarray
+    group: np.ndarray
+
+    def capped(self, per_cell: int, seed: int) -> Pool:
+        """At most ``per_cell`` rows of each source and label (a random sample), for the
+        many validation fits of selection: with sources weighted equally, a big source's
+        40,000 rows teach about what 4,000 do, at a tenth of the time."""
+        rng = np.random.default_rng(seed)
+        keep = np.zeros(len(self.y), bool)
+        # Sorted: a set's order of strings changes with Python's hash seed, and the sample
+        # must not.
+        for key in sorted(set(zip(self.source, self.y, strict=True))):
+            rows = np.flatnonzero((self.source == key[0]) & (self.y == key[1]))
+            keep[rng.permutation(rows)[:per_cell]] = True
+        return self.take(keep)
+
+    def take(self, mask: np.ndarray) -> Pool:
+        return Pool(self.X[mask].reset_index(drop=True), self.y[mask], self.source[mask],
+                    self.platform[mask], self.group[mask])
+
+
+def pool_of(sets: list) -> Pool:
+    """Profile features (:func:`profile_features`) of every labelled set, stacked."""
+    from pipeline.features.bot import bot_model_input, newest_time, profile_features
+
+    frames, y, source, plat, group = [], [], [], [], []
+    for s in sets:
+        reference = s.observed_at.reset_index(drop=True)
+        reference = reference.fillna(newest_time(s.accounts)) if "created_at" in \
+            s.accounts.columns else reference
+        accounts = s.accounts.reset_index(drop=True)
+        frames.append(bot_model_input(profile_features(accounts, reference)))
+        n = len(accounts)
+        y.append(s.labels)
+        source.append(np.full(n, s.name, dtype=object))
+        plat.append(np.full(n, s.platform, dtype=object))
+        group.append(s.groups if s.groups is not None else np.full(n, s.name, dtype=object))
+    return Pool(pd.concat(frames, ignore_index=True), np.concatenate(y),
+                np.concatenate(source), np.concatenate(plat), np.concatenate(group))
+
+
+def sample_weights(pool: Pool, mix: str) -> np.ndarray:
+    """``equal_sources``: every source weighs the same, classes balanced within each;
+    ``pooled_rows``: classes balanced over the pool, so big sources dominate."""
+    w = np.ones(len(pool.y))
+    cells = (zip(pool.source, pool.y, strict=True) if mix == "equal_sources"
+             else ((None, v) for v in pool.y))
+    keys = pd.Series(list(cells), dtype=object)
+    sizes = keys.map(keys.value_counts())
+    w = len(w) / (keys.nunique() * sizes.to_numpy(dtype=float))
+    return w
+
+
+def make_model(kind: str = "hgb", n_estimators: int = 300, seed: int = 0,
+               n_jobs: int | None = None):
+    """The bot model: gradient-boosted trees (``hgb``) or a shallow random forest."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    if kind == "forest":
+        return RandomForestClassifier(n_estimators=n_estimators, max_depth=8,
+                                      min_samples_leaf=5, random_state=seed, n_jobs=n_jobs)
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(
+            max_iter=n_estimators, learning_rate=0.05, max_leaf_nodes=15,
+            min_samples_leaf=40, l2_regularization=1.0, random_state=seed)
+    raise FollowbackError(f"unknown bot model {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
 
 
 def hide_platform_gaps(X: pd.DataFrame) -> pd.DataFrame:
@@ -183,98 +375,163 @@ def hide_platform_gaps(X: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fit_bot_model(profile: pd.DataFrame, y: np.ndarray, n_estimators: int, seed: int,
-                  n_jobs: int | None = None):
-    """Fit the bot model on :func:`profile_features` output, with the gaps augmentation."""
-    from pipeline.features.bot import bot_model_input
+def fit_model(pool: Pool, features: list[str], kind: str, mix: str, n_estimators: int,
+              seed: int, n_jobs: int | None = None, cap: int | None = None):
+    """Fit on ``pool``; with likes/listed among the features each row is also seen without.
 
-    X = bot_model_input(profile)
-    X = pd.concat([X, hide_platform_gaps(X)], ignore_index=True)
-    return make_model(n_estimators, seed, n_jobs).fit(X, np.concatenate([y, y]))
+    ``cap`` limits the rows per source and label (:meth:`Pool.capped`), part of the training
+    mix. Features with fewer than two values in ``pool`` (those only a held-out source publishes)
+    are left out: there is nothing to learn from them.
+    """
+    if cap:
+        pool = pool.capped(cap, seed)
+    features = [f for f in features if pool.X[f].nunique() >= 2]
+    X = pool.X[features]
+    y, w = pool.y, sample_weights(pool, mix)
+    if set(HIDDEN_ON_MOST_PLATFORMS) & set(features):
+        X = pd.concat([X, hide_platform_gaps(X)], ignore_index=True)
+        y, w = np.concatenate([y, y]), np.concatenate([w, w]) / 2
+    return make_model(kind, n_estimators, seed, n_jobs).fit(X, y, sample_weight=w)
 
 
-def _scores(model, profile: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    from pipeline.features.bot import bot_scores
-
-    return bot_scores(model, profile), bot_scores(model, hide_platform_gaps(profile))
+def _score(model, X: pd.DataFrame) -> np.ndarray:
+    return model.predict_proba(X[list(model.feature_names_in_)])[:, 1]
 
 
 def _summary(y: np.ndarray, score: np.ndarray) -> dict:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     return {
-        "roc_auc": float(roc_auc_score(y, score)),
-        "pr_auc": float(average_precision_score(y, score)),
-        "bot_recall": float(np.mean(score[y == 1] >= THRESHOLD)),
-        "human_false_positive_rate": float(np.mean(score[y == 0] >= THRESHOLD)),
+        "n_bots": int(y.sum()), "n_humans": int((y == 0).sum()),
+        "roc_auc": round(float(roc_auc_score(y, score)), 4),
+        "pr_auc": round(float(average_precision_score(y, score)), 4),
+        "bot_recall": round(float(np.mean(score[y == 1] >= THRESHOLD)), 4),
+        "human_false_positive_rate": round(float(np.mean(score[y == 0] >= THRESHOLD)), 4),
     }
 
 
-def _mean(runs: list[dict]) -> dict:
+def leave_one_out(pool: Pool, by: str, features: list[str], kind: str, mix: str,
+                  n_estimators: int, seed: int, n_jobs: int | None = None,
+                  cap: int | None = None) -> dict:
+    """Train on every ``by`` value (source or platform) but one, test on it; per value."""
+    keys = getattr(pool, by)
     out = {}
-    for key in runs[0]:
-        values = [r[key] for r in runs]
-        out[key] = round(float(np.mean(values)), 4)
-        if key == "roc_auc":
-            out["roc_auc_std"] = round(float(np.std(values)), 4)
+    for key in sorted(set(keys)):
+        test = keys == key
+        train = pool.take(~test)
+        if len(np.unique(pool.y[test])) < 2 or len(np.unique(train.y)) < 2:
+            continue
+        model = fit_model(train, features, kind, mix, n_estimators, seed, n_jobs, cap)
+        held = pool.take(test)
+        out[key] = {"platform": str(held.platform[0]), **_summary(held.y, _score(model, held.X))}
     return out
 
 
-def cross_validate(profile: pd.DataFrame, y: np.ndarray, n_estimators: int, seed: int,
-                   folds: int = 5, n_jobs: int | None = None) -> dict:
-    """Stratified k-fold within the data: pooled out-of-fold ROC-AUC, PR-AUC and rates."""
+def _mean_auc(result: dict) -> float:
+    return round(float(np.mean([m["roc_auc"] for m in result.values()])), 4)
+
+
+def within_source_cv(pool: Pool, features: list[str], kind: str, mix: str,
+                     n_estimators: int, seed: int, folds: int, n_jobs: int | None = None,
+                     cap: int | None = None) -> dict:
+    """Stratified k-fold over the pool, ROC-AUC per source: the figure that proves little."""
     from sklearn.model_selection import StratifiedKFold
 
-    full = np.zeros(len(y))
-    hidden = np.zeros(len(y))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(profile, y):
-        model = fit_bot_model(profile.iloc[train], y[train], n_estimators, seed, n_jobs)
-        full[test], hidden[test] = _scores(model, profile.iloc[test])
-    return {
-        "folds": folds,
-        "n_bots": int(y.sum()),
-        "n_humans": int((y == 0).sum()),
-        **{k: round(v, 4) for k, v in _summary(y, full).items()},
-        "without_likes_listed": {k: round(v, 4) for k, v in _summary(y, hidden).items()},
-    }
+    score = np.zeros(len(pool.y))
+    strata = pd.Series(pool.source).astype(str) + ":" + pd.Series(pool.y).astype(str)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(
+            pool.X, strata):
+        mask = np.zeros(len(pool.y), bool)
+        mask[train] = True
+        model = fit_model(pool.take(mask), features, kind, mix, n_estimators, seed, n_jobs,
+                          cap)
+        score[test] = _score(model, pool.X.iloc[test])
+    return {"folds": folds, **{
+        s: _summary(pool.y[pool.source == s], score[pool.source == s])
+        for s in sorted(set(pool.source))}}
 
 
-def leave_one_group_out(profile: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
+def leave_one_group_out(pool: Pool, features: list[str], kind: str, mix: str,
                         n_estimators: int, seed: int, folds: int = 5,
-                        n_jobs: int | None = None) -> dict:
-    """Per bot family: train without it, test on it against held-out genuine accounts.
-
-    The genuine accounts are split in ``folds`` parts; each part is held out once (with the
-    whole held-out family) while the model trains on the other parts and the other bot
-    families. Figures are means over the parts (``roc_auc_std`` their spread).
-    """
-    families = np.array([family_of(g) for g in groups], dtype=object)
-    humans = np.flatnonzero(y == 0)
+                        n_jobs: int | None = None, cap: int | None = None) -> dict:
+    """Per cresci-2017 bot family: train without it, test on it against held-out genuine
+    accounts (``folds`` parts, each held out once); the other sources stay in training."""
+    families = np.array([family_of(g) if g.split("_")[0] in ("social", "traditional",
+                                                              "fake", "genuine") else ""
+                         for g in pool.group.astype(str)], dtype=object)
+    humans = np.flatnonzero(families == "genuine_accounts")
+    if not len(humans):
+        return {}
     parts = np.array_split(np.random.default_rng(seed).permutation(humans), folds)
     out = {}
     for family in [f for f in BOT_FAMILIES if f in set(families)]:
         bots = np.flatnonzero(families == family)
-        full_runs, hidden_runs = [], []
+        runs = []
         for part in parts:
-            train = np.setdiff1d(np.flatnonzero(families != family), part)
-            if len(np.unique(y[train])) < 2:
-                continue
-            test = np.concatenate([bots, part])
-            model = fit_bot_model(profile.iloc[train], y[train], n_estimators, seed, n_jobs)
-            full, hidden = _scores(model, profile.iloc[test])
-            full_runs.append(_summary(y[test], full))
-            hidden_runs.append(_summary(y[test], hidden))
-        if not full_runs:
-            continue
-        out[family] = {
-            "held_out_groups": sorted(set(groups[bots])),
-            "n_bots": int(len(bots)),
-            "n_humans_per_part": int(round(np.mean([len(p) for p in parts]))),
-            **_mean(full_runs),
-            "without_likes_listed": _mean(hidden_runs),
-        }
+            train = np.ones(len(pool.y), bool)
+            train[bots] = train[part] = False
+            test = np.zeros(len(pool.y), bool)
+            test[bots] = test[part] = True
+            model = fit_model(pool.take(train), features, kind, mix, n_estimators, seed,
+                              n_jobs, cap)
+            runs.append(_summary(pool.y[test], _score(model, pool.X[test])))
+        aucs = [r["roc_auc"] for r in runs]
+        out[family] = {"held_out_groups": sorted(set(pool.group[bots])),
+                       "n_bots": int(len(bots)),
+                       "n_humans_per_part": int(round(np.mean([len(p) for p in parts]))),
+                       **{k: round(float(np.mean([r[k] for r in runs])), 4)
+                          for k in ("roc_auc", "pr_auc", "bot_recall",
+                                    "human_false_positive_rate")},
+                       "roc_auc_std": round(float(np.std(aucs)), 4)}
     return out
+
+
+def _features_of(families: list[str], pool: Pool) -> list[str]:
+    present = set(pool.X.columns[pool.X.notna().any()])
+    return [f for fam in families for f in FEATURE_FAMILIES[fam] if f in present]
+
+
+def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
+           n_jobs: int | None = None, min_gain: float = 0.002, progress=None,
+           cap: int | None = None) -> dict:
+    """Ablation and selection of feature families by leave-one-source-out ROC-AUC.
+
+    Each family is removed in turn from all of them (the ablation: what each family adds
+    across sources, per source). Every family whose removal raises the mean
+    leave-one-source-out ROC-AUC by at least ``min_gain`` is dropped at once (one round keeps
+    the cost at one validation per family), and the result is validated again: if it is not
+    better than all families together, all are kept. Families that only one source
+    publishes are left out first: no held-out source can show what they are worth.
+    """
+    def loso(families):
+        if progress:
+            progress()
+        return leave_one_out(pool, "source", _features_of(families, pool), kind, mix,
+                             n_estimators, seed, n_jobs, cap)
+
+    families = [f for f in FEATURE_FAMILIES if _features_of([f], pool)]
+    # A family only one source publishes cannot be tested on a source it was not learnt
+    # from: whatever it adds is that dataset's own (cresci-2017's verified flag, say).
+    single = [fam for fam in families if len({
+        src for src in set(pool.source)
+        if pool.X.loc[pool.source == src, _features_of([fam], pool)].notna().any().any()}) < 2]
+    families = [f for f in families if f not in single] or families
+    base = loso(families)
+    trials = {fam: loso([f for f in families if f != fam]) for fam in families}
+    ablation = {fam: {
+        "mean_roc_auc_change": round(_mean_auc(r) - _mean_auc(base), 4),
+        **{s: round(r[s]["roc_auc"] - base[s]["roc_auc"], 4) for s in base if s in r}}
+        for fam, r in trials.items()}
+    drop = [fam for fam in families if ablation[fam]["mean_roc_auc_change"] >= min_gain]
+    kept = [f for f in families if f not in drop] or families
+    result = loso(kept) if drop else base
+    rounds = [{"families": families, "mean_roc_auc": _mean_auc(base)}]
+    if drop:
+        rounds.append({"families": kept, "dropped": drop, "mean_roc_auc": _mean_auc(result)})
+        if _mean_auc(result) <= _mean_auc(base):
+            kept, result = families, base
+    return {"families": kept, "loso": result, "ablation": ablation, "rounds": rounds,
+            "single_source": single}
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -293,76 +550,138 @@ def train_bot(
     command: str | None = None,
     root: str | Path = ".",
     n_jobs: int | None = -1,
+    labels: Path | None = None,
+    accounts: list[Source] | None = None,
+    kind: str = "auto",
+    mix: str = "auto",
+    selection: bool = True,
+    cap: int | None = 3000,
+    progress=None,
 ) -> dict:
     """Train, validate and save the bot-likeness model; return the sidecar's content.
 
     Parameters
     ----------
-    sources : research users tables or folders of them.
+    sources : labelled research folders or files (see :func:`read_source`).
     out_path : the skops file to write; the JSON sidecar goes beside it (``.json``).
-    n_estimators : trees in the forest.
-    seed : random state of the forest and of the validation splits.
-    folds : folds of the cross-validation and genuine parts of leave-one-group-out.
+    n_estimators : boosting iterations or trees.
+    seed : random state of the model and of the validation splits.
+    folds : folds of the within-source cross-validation and genuine parts of
+        leave-one-group-out.
     command : the command line to record in the sidecar.
     root : paths in the sidecar are written relative to this folder (the repository).
-    n_jobs : parallel jobs for training (the saved model predicts with one).
+    n_jobs : parallel jobs for a forest (the saved model predicts with one).
+    labels, accounts : a user's ``account_id,label`` file and the accounts it labels.
+    kind, mix : the model and training mix; ``auto`` chooses by leave-one-source-out.
+    selection : drop feature families by leave-one-source-out (else keep all).
+    cap : at most this many accounts of each source and label train a model (a random
+        sample; None for all): part of the training mix, the same in validation and in the
+        saved model.
+    progress : called before each leave-one-out validation (a progress bar's advance).
     """
     import sklearn
     import skops
     import skops.io as sio
 
-    from pipeline.features.bot import BOT_MODEL_FEATURES
-
     started = time.perf_counter()
     root = Path(root)
-    tables = read_groups(sources)
-    profile, y, groups = training_set(tables)
-    if len(np.unique(y)) < 2:
-        raise FollowbackError("bot training needs both human and bot groups; got only "
-                              f"{'bots' if y[0] else 'humans'} ({', '.join(sorted(set(groups)))})")
-    cv = cross_validate(profile, y, n_estimators, seed, folds, n_jobs)
-    logo = leave_one_group_out(profile, y, groups, n_estimators, seed, folds, n_jobs)
-    model = fit_bot_model(profile, y, n_estimators, seed, n_jobs)
-    model.set_params(n_jobs=None)  # it scores inside other stages' parallel work
+    sets = [read_source(s) for s in sources]
+    if labels is not None:
+        sets.append(read_user_labels(labels, accounts or []))
+    pool = pool_of(sets)
+    if len(np.unique(pool.y)) < 2:
+        raise FollowbackError("bot training needs both human and bot accounts; got only "
+                              f"{'bots' if pool.y[0] else 'humans'} "
+                              f"({', '.join(sorted(set(pool.group)))})")
+    multi = len(set(pool.source)) > 1
+    kinds = MODEL_KINDS if kind == "auto" else (kind,)
+    mixes = MIXES if mix == "auto" else (mix,)
+    all_features = _features_of(list(FEATURE_FAMILIES), pool)
+    choice: dict[str, dict] = {"mixes": {}, "kinds": {}}
+    chosen_kind, chosen_mix = kinds[0], mixes[0]
+
+    def held_out(by, features, k, m):
+        if progress:
+            progress()
+        return leave_one_out(pool, by, features, k, m, n_estimators, seed, n_jobs, cap)
+
+    if multi and len(mixes) > 1:
+        choice["mixes"] = {m: _mean_auc(held_out("source", all_features, chosen_kind, m))
+                           for m in mixes}
+        chosen_mix = max(choice["mixes"], key=choice["mixes"].get)
+    features, sel = all_features, None
+    if multi and selection:
+        sel = select(pool, chosen_kind, chosen_mix, n_estimators, seed, n_jobs,
+                     progress=progress, cap=cap)
+        features = _features_of(sel["families"], pool)
+    if multi and len(kinds) > 1:
+        choice["kinds"] = {k: _mean_auc(held_out("source", features, k, chosen_mix))
+                           for k in kinds}
+        chosen_kind = max(choice["kinds"], key=choice["kinds"].get)
+    loso = held_out("source", features, chosen_kind, chosen_mix) if multi else {}
+    lopo = (held_out("platform", features, chosen_kind, chosen_mix)
+            if len(set(pool.platform)) > 1 else {})
+    cv = within_source_cv(pool, features, chosen_kind, chosen_mix, n_estimators, seed, folds,
+                          n_jobs, cap)
+    logo = leave_one_group_out(pool, features, chosen_kind, chosen_mix, n_estimators, seed,
+                               min(folds, 3), n_jobs, cap)
+    model = fit_model(pool, features, chosen_kind, chosen_mix, n_estimators, seed, n_jobs, cap)
+    features = list(model.feature_names_in_)
+    if "n_jobs" in model.get_params():
+        model.set_params(n_jobs=None)  # it scores inside other stages' parallel work
 
     out_path = Path(out_path)
     with io.atomic_path(out_path) as tmp:
-        # Deflate: forest node arrays shrink about fivefold.
+        # Deflate: tree node arrays shrink about fivefold.
         sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    dropped = [f for f in all_features if f not in features]
     sidecar = {
         "model": out_path.name,
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "estimator": type(model).__name__,
         "params": {k: v for k, v in model.get_params().items()
-                   if k in ("n_estimators", "max_depth", "min_samples_leaf", "class_weight",
+                   if k in ("n_estimators", "max_iter", "max_depth", "min_samples_leaf",
+                            "learning_rate", "max_leaf_nodes", "l2_regularization",
                             "random_state")},
-        "features": list(BOT_MODEL_FEATURES),
-        # Impurity-based, on the training data: which features the forest leans on.
-        "feature_importances": {
-            name: round(float(v), 4) for name, v in sorted(
-                zip(BOT_MODEL_FEATURES, model.feature_importances_, strict=True),
-                key=lambda item: -item[1])
-        },
-        "hidden_on_most_platforms": HIDDEN_ON_MOST_PLATFORMS,
-        "labels": {"0": "human (genuine_accounts)",
-                   "1": "bot (" + ", ".join(BOT_FAMILIES) + ")"},
-        "data": [
-            {"file": _relative(t.path, root), "group": t.group, "label": t.label,
-             "rows_read": t.rows_read, "accounts": int(len(t.accounts)), "sha256": t.sha256}
-            for t in tables
+        "training_mix": {"weighting": chosen_mix, "max_per_source_and_label": cap},
+        "features": list(features),
+        "dropped_features": dropped,
+        "feature_families": {k: v for k, v in FEATURE_FAMILIES.items()},
+        "hidden_on_most_platforms": [c for c in HIDDEN_ON_MOST_PLATFORMS if c in features],
+        "labels": {"0": "human", "1": "bot (spambots, fake followers, content polluters, "
+                   "fake accounts)"},
+        "sources": [
+            {"name": s.name, "platform": s.platform, "accounts": int(len(s.labels)),
+             "bots": int(s.labels.sum()), "humans": int((s.labels == 0).sum()),
+             "rejected": len(s.rejects),
+             "published_features": sorted(pool.X.columns[
+                 pool.X[pool.source == s.name].notna().any()]),
+             "files": [{**f, "file": _relative(Path(f["file"]), root)} for f in s.files]}
+            for s in sets
         ],
         "versions": {"scikit-learn": sklearn.__version__, "skops": skops.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__,
                      "python": platform.python_version()},
         "metrics": {
             "threshold": THRESHOLD,
-            "cross_validation": cv,
+            "leave_one_source_out": loso,
+            "leave_one_platform_out": lopo,
+            "within_source_cv": cv,
             "leave_one_group_out": logo,
+            "ablation": sel["ablation"] if sel else {},
+            "selection_rounds": sel["rounds"] if sel else [],
+            "single_source_families": sel["single_source"] if sel else [],
+            "model_choice": choice,
         },
         "size_bytes": out_path.stat().st_size,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if hasattr(model, "feature_importances_"):
+        sidecar["feature_importances"] = {
+            name: round(float(v), 4) for name, v in sorted(
+                zip(features, model.feature_importances_, strict=True),
+                key=lambda item: -item[1])}
     io.write_text(out_path.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
     return sidecar
 
@@ -374,16 +693,29 @@ def _default_sources(configured: list[Source], data: list[Path] | None, root: Pa
     if configured:
         return [Source(path=s.path if s.path.is_absolute() else root / s.path, format=s.format)
                 for s in configured]
-    return [Source(path=root / DEFAULT_DATA)]
+    return [Source(path=root / p) for p in DEFAULT_SOURCES]
 
 
 def cli(
     params: ParamsOption = Path("params.yaml"),
     data: Annotated[
         list[Path] | None,
-        typer.Option("--data", help="Research users tables (*.users.csv) or folders of them; "
-                     "repeat for several. Default: features.bot.train_sources, else "
-                     f"{DEFAULT_DATA} beside the repository."),
+        typer.Option("--data", help="Labelled research data: a folder of *.users.csv tables "
+                     "(cresci-2017), the caverlee-2011, InstaFake or Instagram Kaggle folder, "
+                     "or one users table; repeat for several. Default: "
+                     "features.bot.train_sources, else the four sets in "
+                     f"{SHARED_DATA} beside the repository."),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="Your own labels: a CSV with account_id,label (bot or "
+                     "human, 1 or 0) for accounts given by --accounts; trained on beside "
+                     "--data as one more source.", dir_okay=False),
+    ] = None,
+    accounts: Annotated[
+        list[Path] | None,
+        typer.Option("--accounts", help="The accounts --labels names, in any ingest format "
+                     "(an export, a fetch folder); repeat for several."),
     ] = None,
     out: Annotated[
         Path | None,
@@ -392,22 +724,38 @@ def cli(
     ] = None,
     n_estimators: Annotated[
         int | None,
-        typer.Option("--n-estimators", min=1,
-                     help="Trees in the forest. Default: features.bot.n_estimators."),
+        typer.Option("--n-estimators", min=1, help="Boosting iterations (or trees). "
+                     "Default: features.bot.n_estimators."),
     ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="auto (choose by leave-one-source-out), hgb or "
+                          "forest."),
+    ] = "auto",
+    selection: Annotated[
+        bool, typer.Option("--select/--no-select", help="Drop feature families that do not "
+                           "help on unseen sources (leave-one-source-out)."),
+    ] = True,
+    cap: Annotated[
+        int, typer.Option("--max-per-class", min=0, help="At most this many accounts of each "
+                          "source and label train a model (a random sample; 0 for all)."),
+    ] = 3000,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed. Default: base.seed."),
     ] = None,
 ) -> None:
-    """Train the bot-likeness model on labelled research data and report how well it transfers.
+    """Train the bot-likeness model on labelled accounts from several sources.
 
-    Prints cross-validation within the data and on bot families held out of training.
+    Validates it leave-one-source-out and leave-one-platform-out (train on all sources but
+    one, test on that one), drops feature families that only help within one dataset, and
+    prints how it does on each source it did not see.
 
     Writes the model and a JSON sidecar: data provenance, the command and these metrics.
     """
     cfg = load_config(params)
     root = params.resolve().parent
     sources = _default_sources(cfg.features.bot.train_sources, data, root)
+    if labels is not None and not data and not cfg.features.bot.train_sources:
+        sources = [s for s in sources if Path(s.path).exists()]
     if out is None:
         if cfg.features.bot.model_path is None:
             raise FollowbackError("features.bot.model_path is null: pass --out to say where "
@@ -418,35 +766,48 @@ def cli(
     command = " ".join([
         "followback train-bot",
         *(f"--data {_relative(s.path, root)}" for s in sources),
-        f"--out {out}", f"--n-estimators {n_estimators}", f"--seed {seed}",
+        *([f"--labels {_relative(labels, root)}"] if labels else []),
+        *(f"--accounts {_relative(a, root)}" for a in accounts or []),
+        f"--out {out}", f"--n-estimators {n_estimators}", f"--model {model}",
+        *([] if selection else ["--no-select"]), f"--max-per-class {cap}", f"--seed {seed}",
     ])
-    with console.status("training the bot model (cross-validation, leave-one-group-out)"):
-        sidecar = train_bot(sources, out, n_estimators=n_estimators, seed=seed,
-                            command=command, root=root)
+    with console.status("training the bot model (leave-one-source-out, selection)") as status:
+        runs = iter(range(1, 10_000))
 
-    console.print(summary_table(sidecar["metrics"]))
+        def progress() -> None:
+            status.update(f"training the bot model: leave-one-out validation {next(runs)}")
+
+        sidecar = train_bot(sources, out, n_estimators=n_estimators, seed=seed,
+                            command=command, root=root, labels=labels,
+                            accounts=[Source(path=a) for a in accounts or []],
+                            kind=model, selection=selection, cap=cap or None,
+                            progress=progress)
+
+    console.print(summary_table(sidecar))
     console.print(f"[green]wrote[/] {out} ({sidecar['size_bytes'] / 1e6:.1f} MB) and "
                   f"{Path(out).with_suffix('.json')} in {sidecar['seconds']:.0f} s",
                   highlight=False)
 
 
-def summary_table(metrics: dict):
-    """The validation figures as a rich table: one row per validation, transfer rows last."""
+def summary_table(sidecar: dict):
+    """The validation figures as a rich table: unseen sources and platforms first."""
     from rich.table import Table
 
+    metrics = sidecar["metrics"]
     table = Table(title="followback train-bot", caption=(
-        f"recall: bots scored >= {THRESHOLD}; FPR: humans scored >= {THRESHOLD}; "
-        "no likes: ROC-AUC with likes and listed counts hidden"))
+        f"{sidecar['estimator']} on {len(sidecar['features'])} features; recall: bots scored "
+        f">= {THRESHOLD}; FPR: humans scored >= {THRESHOLD}"))
     table.add_column("validation")
-    for name in ("bots", "humans", "ROC-AUC", "PR-AUC", "recall", "FPR", "no likes"):
+    for name in ("bots", "humans", "ROC-AUC", "PR-AUC", "recall", "FPR"):
         table.add_column(name, justify="right")
-    cv = metrics["cross_validation"]
-    rows = [(f"within data, {cv['folds']}-fold CV", cv["n_bots"], cv["n_humans"], cv)]
-    rows += [(f"unseen {family.replace('_', ' ')}", m["n_bots"], m["n_humans_per_part"], m)
-             for family, m in metrics["leave_one_group_out"].items()]
-    for name, bots, humans, m in rows:
-        table.add_row(name, f"{bots:,}", f"{humans:,}", f"{m['roc_auc']:.3f}",
+    rows = [(f"unseen source {s}", m) for s, m in metrics["leave_one_source_out"].items()]
+    rows += [(f"unseen platform {p}", m) for p, m in metrics["leave_one_platform_out"].items()]
+    rows += [(f"unseen cresci {f.replace('_', ' ')}", {**m, "n_humans": m["n_humans_per_part"]})
+             for f, m in metrics["leave_one_group_out"].items()]
+    rows += [(f"within data {metrics['within_source_cv']['folds']}-fold CV: {s}", m)
+             for s, m in metrics["within_source_cv"].items() if s != "folds"]
+    for name, m in rows:
+        table.add_row(name, f"{m['n_bots']:,}", f"{m['n_humans']:,}", f"{m['roc_auc']:.3f}",
                       f"{m['pr_auc']:.3f}", f"{m['bot_recall']:.0%}",
-                      f"{m['human_false_positive_rate']:.1%}",
-                      f"{m['without_likes_listed']['roc_auc']:.3f}")
+                      f"{m['human_false_positive_rate']:.1%}")
     return table

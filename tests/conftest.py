@@ -44,3 +44,11 @@ def sample_research(src: Path, dst: Path, n: int) -> dict[str, int]:
             csv.writer(fh).writerows(rows)
         written[path.name.split(".")[0]] = len(rows) - 1
     return written
+
+
+@pytest.fixture(autouse=True)
+def _error_log_in_tmp(tmp_path_factory, monkeypatch):
+    """Tracebacks the CLI logs go to a temporary file, not .followback/ of the checkout."""
+    from pipeline import cli
+
+    monkeypatch.setattr(cli, "LOG_FILE", tmp_path_factory.getbasetemp() / "error.log")

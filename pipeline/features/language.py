@@ -6,6 +6,16 @@ person's own languages are always added to it (a language outside the set can ne
 Links and @mentions are removed before identification; a text with no letters left, or whose best
 language has a confidence below ``min_confidence`` (lingua's confidences over the candidates sum
 to 1), counts as *unknown*: neither readable nor unreadable.
+
+Short texts are where lingua is weakest (most two-to-three-word bios come out unknown), so an
+account's other evidence comes first and fills in:
+
+- **platform tags** (``use_tags``): a post the platform tagged with its language (Mastodon's
+  ``language``, Bluesky's ``langs``, set by the author's client) takes that language, ahead of
+  detection;
+- **pooling** (``pool``): a post or bio that is still unknown, but has letters, takes the
+  account's language: the most common language of its identified posts, or else lingua's answer
+  on all its texts joined, when that is confident. A short bio thus no longer decides alone.
 """
 
 from __future__ import annotations
@@ -66,6 +76,15 @@ def clean_for_detection(text: str) -> str:
     """The text with links and @mentions removed and ``#`` dropped from hashtags."""
     text = _MENTION.sub(" ", _URL.sub(" ", text)).replace("#", " ")
     return " ".join(text.split())
+
+
+def tag_language(tag: Any) -> str | None:
+    """A platform's BCP 47 language tag as an ISO 639-1 code: ``"en-US"`` -> ``"en"``,
+    ``"pt_BR"`` -> ``"pt"``; None for a missing or malformed tag (``"und"``, ``""``)."""
+    if not isinstance(tag, str):
+        return None
+    code = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return code if re.fullmatch(r"[a-z]{2}", code) else None
 
 
 def _iso(code: str) -> Any:
@@ -216,6 +235,11 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
     kinds : sequence of str, default=("post", "repost", "reply")
         Which post kinds are the account's readable content. Likes are left out by default:
         they are other people's words and not shown on the account's page.
+    use_tags : bool, default=True
+        A post's platform language tag (its ``"language"`` key) decides ahead of lingua.
+    pool : bool, default=True
+        Posts and a bio left unknown take the account's pooled language (see the module
+        docstring).
     cache_dir : str or None, default=None
         Folder of the shared text cache; None disables caching.
     show_progress : bool, default=True
@@ -245,6 +269,8 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
         candidates: Sequence[str] | None = None,
         min_confidence: float = 0.5,
         kinds: Sequence[str] = DEFAULT_KINDS,
+        use_tags: bool = True,
+        pool: bool = True,
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool = True,
     ) -> None:
@@ -252,6 +278,8 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
         self.candidates = candidates
         self.min_confidence = min_confidence
         self.kinds = kinds
+        self.use_tags = use_tags
+        self.pool = pool
         self.cache_dir = cache_dir
         self.show_progress = show_progress
 
@@ -303,26 +331,70 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
         bios = frame_column(X, "bio", 0) if has("bio") else [None] * n
         private = frame_column(X, "is_private", 2) if has("is_private") else [None] * n
         kinds = tuple(self.kinds)
-        texts = [[p["text"] for p in account_texts(v, kinds)] for v in posts]
-        return [text_or_none(b) for b in bios], texts, [flag(v) for v in private]
+        items = [account_texts(v, kinds) for v in posts]
+        return [text_or_none(b) for b in bios], items, [flag(v) for v in private]
 
     def _label(self, result: tuple[str | None, float]) -> str | None:
         code, conf = result
         return code if code is not None and conf >= float(self.min_confidence) else None
 
-    def _analyse(self, X: Any) -> tuple[list, list, list, list]:
-        """Per account: bio language, post languages, privacy flags (one lingua pass)."""
-        bios, texts, private = self._rows(X)
-        every = [t for ts in texts for t in ts] + [b for b in bios if b is not None]
-        found = self._identifier().identify(every)
-        post_langs = [[self._label(found[t]) for t in ts] for ts in texts]
+    def _analyse(self, X: Any) -> tuple[list, list, list, list, list]:
+        """Per account: bio language, post languages, privacy flags, and per account the
+        number of posts whose language came from a platform tag (one lingua pass, plus one
+        over the pooled texts of accounts with something still unknown)."""
+        bios, items, private = self._rows(X)
+        use_tags = bool(self.use_tags)
+        tags = [[tag_language(p.get("language")) if use_tags else None for p in ps]
+                for ps in items]
+        every = [p["text"] for ps, ts in zip(items, tags, strict=True)
+                 for p, t in zip(ps, ts, strict=True) if t is None]
+        every += [b for b in bios if b is not None]
+        identifier = self._identifier()
+        found = identifier.identify(every)
+        post_langs = [[t if t is not None else self._label(found[p["text"]])
+                       for p, t in zip(ps, ts, strict=True)]
+                      for ps, ts in zip(items, tags, strict=True)]
         bio_langs = [None if b is None else self._label(found[b]) for b in bios]
-        return bios, bio_langs, post_langs, private
+        n_tagged = [sum(t is not None for t in ts) for ts in tags]
+        if self.pool:
+            self._fill_pooled(items, bios, post_langs, bio_langs, identifier)
+        return bios, bio_langs, post_langs, private, n_tagged
+
+    def _fill_pooled(self, items: list, bios: list, post_langs: list, bio_langs: list,
+                     identifier: LanguageIdentifier) -> None:
+        """Give a still-unknown post or bio (with letters) the account's language, in place."""
+        def has_letters(text: str | None) -> bool:
+            return text is not None and bool(_LETTER.search(clean_for_detection(text)))
+
+        pooled_text: dict[int, str] = {}
+        account_lang: dict[int, str | None] = {}
+        for i, (ps, langs, bio) in enumerate(zip(items, post_langs, bios, strict=True)):
+            unknown_post = any(lang is None and has_letters(p["text"])
+                               for p, lang in zip(ps, langs, strict=True))
+            unknown_bio = bio_langs[i] is None and has_letters(bio)
+            if not (unknown_post or unknown_bio):
+                continue
+            known = Counter(lang for lang in langs if lang is not None).most_common(1)
+            if known:
+                account_lang[i] = known[0][0]
+            else:
+                texts = [p["text"] for p in ps] + ([bio] if bio is not None else [])
+                pooled_text[i] = "\n".join(texts)
+        if pooled_text:
+            found = identifier.identify(list(pooled_text.values()))
+            account_lang.update({i: self._label(found[t]) for i, t in pooled_text.items()})
+        for i, lang in account_lang.items():
+            if lang is None:
+                continue
+            post_langs[i] = [lang if cur is None and has_letters(p["text"]) else cur
+                             for p, cur in zip(items[i], post_langs[i], strict=True)]
+            if bio_langs[i] is None and has_letters(bios[i]):
+                bio_langs[i] = lang
 
     def transform(self, X: Any) -> np.ndarray:
         """The features of each account (see the class docstring for the columns)."""
         check_is_fitted(self, "candidates_")
-        _, bio_langs, post_langs, private = self._analyse(X)
+        _, bio_langs, post_langs, private, _ = self._analyse(X)
         reads = set(self.languages_)
         out = np.zeros((len(post_langs), len(FEATURES)), dtype=np.float64)
         for i, langs in enumerate(post_langs):
@@ -349,13 +421,15 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
 
         Columns: ``n_posts``, ``n_identified``, ``n_readable``, ``unreadable_language`` (English
         name of the most frequent unreadable language, or None), ``unreadable_count``,
-        ``bio_language``, ``is_private`` and ``summary`` (e.g. "27 of 30 posts in Russian").
+        ``bio_language``, ``is_private``, ``n_tagged`` (posts whose language came from the
+        platform's tag) and ``summary`` (e.g. "27 of 30 posts in Russian").
         """
         check_is_fitted(self, "candidates_")
-        _, bio_langs, post_langs, private = self._analyse(X)
+        _, bio_langs, post_langs, private, n_tagged = self._analyse(X)
         reads = set(self.languages_)
         rows = []
-        for langs, bio, locked in zip(post_langs, bio_langs, private, strict=True):
+        for langs, bio, locked, tagged in zip(post_langs, bio_langs, private, n_tagged,
+                                              strict=True):
             n = len(langs)
             known = [lang for lang in langs if lang is not None]
             readable = [lang for lang in known if lang in reads]
@@ -370,6 +444,8 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
             else:
                 names = ", ".join(language_name(c) for c, _ in Counter(readable).most_common())
                 summary = f"{len(readable)} of {_posts(n)} in {names}"
+            if tagged and known:
+                summary += f" ({tagged} by the platform's language tag)"
             rows.append({
                 "n_posts": n,
                 "n_identified": len(known),
@@ -378,9 +454,10 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
                 "unreadable_count": other_n,
                 "bio_language": language_name(bio),
                 "is_private": bool(locked),
+                "n_tagged": int(tagged),
                 "summary": summary,
             })
         return pd.DataFrame(rows, index=output_index(X),
                             columns=["n_posts", "n_identified", "n_readable",
                                      "unreadable_language", "unreadable_count", "bio_language",
-                                     "is_private", "summary"])
+                                     "is_private", "n_tagged", "summary"])

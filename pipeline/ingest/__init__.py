@@ -97,6 +97,26 @@ def _generic_fits(path: Path, columns: Iterable[str]) -> bool:
     return any(required <= columns for required in generic.REQUIRED.values())
 
 
+_MAGIC = {b"\x1f\x8b": "compressed (gzip)", b"PK\x03\x04": "compressed (zip)",
+          b"BZh": "compressed (bzip2)", b"\xfd7zXZ\x00": "compressed (xz)",
+          b"7z\xbc\xaf\x27\x1c": "compressed (7z)", b"(\xb5/\xfd": "compressed (zstd)"}
+
+
+def binary_kind(path: Path) -> str | None:
+    """``"compressed (gzip)"`` etc. or ``"binary"`` for a file no text reader can use; None for
+    text and for Parquet (binary, but read by its own reader)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if head.startswith(b"PAR1") or Path(path).suffix.lower() == ".parquet":
+        return None
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary"
+    return None
+
+
 def detect_format(path: Path) -> str:
     """The format of one file, from its name, suffix and a look at its first bytes.
 
@@ -115,10 +135,21 @@ def detect_format(path: Path) -> str:
             return "twitter-archive"
         raise _unknown(path, "a .js file that is not a follower, following, tweets or manifest "
                        "file of a Twitter archive")
+    packed = binary_kind(path)
+    if packed:
+        raise FollowbackError(f"{path} looks {packed}: unpack it first, or give the file "
+                              "inside it")
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        if _generic_fits(path, pq.read_schema(path).names):
+        try:
+            names = pq.read_schema(path).names
+        except (OSError, ValueError) as exc:
+            # Corrupt or truncated: the generic reader rejects it with one row naming it.
+            if generic.table_from_name(path):
+                return "generic"
+            raise _unknown(path, f"unreadable Parquet file: {exc}") from None
+        if _generic_fits(path, names):
             return "generic"
         raise _unknown(path, "its columns are not the contract's")
     if suffix in (".csv", ".tsv"):
@@ -169,11 +200,19 @@ def source_files(path: Path, fmt: str = "auto") -> tuple[list[tuple[Path, str]],
     if not path.exists():
         raise FileNotFoundError(f"{path} not found")
     if path.is_file():
+        packed = binary_kind(path)
+        if packed:
+            raise FollowbackError(f"{path} looks {packed}, not like an export followback "
+                                  "reads: unpack it first, or give the file inside it")
         return [(path, detect_format(path) if fmt == "auto" else fmt)], []
     files: list[tuple[Path, str]] = []
     skipped: list[tuple[Path, str]] = []
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         if any(part.startswith(".") for part in file.relative_to(path).parts):
+            continue
+        packed = binary_kind(file)
+        if packed:
+            skipped.append((file, f"looks {packed}"))
             continue
         if fmt != "auto":
             if file.suffix.lower() in SUFFIXES[fmt]:
@@ -317,21 +356,20 @@ def ingest(sources: list[Source], out_dir: Path, **opts: Any) -> IngestResult:
 
     Writes ``<table>.parquet`` for all five tables (empty with the contract's dtypes when no
     record came), ``<table>_extra.parquet`` for tables with fields outside the contract,
-    ``rejects.csv`` (always, possibly empty) and ``summary.json``; each file atomically.
+    ``rejects.csv`` (always, possibly empty) and ``summary.json``, all into a temporary
+    sibling folder swapped in for ``out_dir`` at the end (:func:`pipeline.io.atomic_dir`).
     """
     result = load(sources, **opts)
-    out_dir = Path(out_dir)
-    for table, res in result.tables.items():
-        io.write_table(res.frame, io.table_path(out_dir, table))
-        extra_path = out_dir / f"{table}_extra.parquet"
-        if len(res.extras):
-            io.write_table(res.extras, extra_path)
-        else:
-            # A stale file from an earlier run would pair old extras with new rows.
-            extra_path.unlink(missing_ok=True)
-    io.write_rejects(result.rejects, out_dir / "rejects.csv")
-    io.write_text(out_dir / "summary.json",
-                  json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    # Every file goes into a temporary sibling folder that replaces out_dir at the end: a run
+    # killed half way leaves the whole old output, never new accounts beside old posts.
+    with io.atomic_dir(out_dir) as tmp:
+        for table, res in result.tables.items():
+            io.write_table(res.frame, io.table_path(tmp, table))
+            if len(res.extras):
+                io.write_table(res.extras, tmp / f"{table}_extra.parquet")
+        io.write_rejects(result.rejects, tmp / "rejects.csv")
+        io.write_text(tmp / "summary.json",
+                      json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     return result
 
 

@@ -19,9 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.schema import Record, Reject
+from pipeline.schema import RAW_LIMIT, TEXT_LIMIT, Record, Reject, truncate_raw
 
-RAW_LIMIT = 2000  # characters of a bad record kept in the rejects file
+# The csv module refuses fields over 128 KiB ("field larger than field limit"), which lost the
+# whole row; let fields through so the contract's one length rule (schema.TEXT_LIMIT) decides
+# for CSV as for JSON, with the row kept in the reject.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * TEXT_LIMIT))
 
 # A reject whose table is not known yet (a malformed line before any record said what the file
 # holds); :func:`attribute` gives it the table of the file's records.
@@ -37,9 +40,11 @@ _TWITTER_DATE = re.compile(
 )
 # Epoch numbers as some datasets print them, including Java's long suffix: "1183552203000L".
 _EPOCH = re.compile(r"^\s*(-?\d+(?:\.\d+)?)[lL]?\s*$")
-# 1e11 seconds is the year 5138 and 1e11 milliseconds is March 1973: a number at or above it
-# can only be milliseconds in social-media data, one below it only seconds.
-_MS_THRESHOLD = 1e11
+# Seconds have at most 10 digits (up to the year 2286), milliseconds 13 (2001 to 2286). An 11 or
+# 12 digit number is either seconds after the year 5138 or milliseconds before 2001: no
+# social-media date, so it is not guessed but left for validation to reject.
+_SECONDS_BELOW = 1e10
+_MS_FROM, _MS_BELOW = 1e12, 1e13
 
 
 def clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def truncate(text: str) -> str:
-    return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT]
+    return truncate_raw(text, RAW_LIMIT)
 
 
 def to_raw(value: Any) -> str:
@@ -90,7 +95,12 @@ def parse_epoch(value: Any) -> Any:
         number = float(match.group(1))
     else:
         return value
-    seconds = number / 1000 if abs(number) >= _MS_THRESHOLD else number
+    if abs(number) < _SECONDS_BELOW:
+        seconds = number
+    elif _MS_FROM <= abs(number) < _MS_BELOW:
+        seconds = number / 1000
+    else:
+        return number
     try:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):

@@ -128,6 +128,13 @@ def _post_extra(post: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
     return clean(extra)
 
 
+def first_lang(langs: Any) -> str | None:
+    """The first of a post record's ``langs`` (BCP 47 tags its client set), or None."""
+    if isinstance(langs, list) and langs and isinstance(langs[0], str) and langs[0].strip():
+        return langs[0].strip()
+    return None
+
+
 def _feed_record(item: dict[str, Any], source: str, location: str) -> Record:
     post = item.get("post") if isinstance(item.get("post"), dict) else {}
     return _post_view_record(post, item.get("reason"), source, location)
@@ -154,6 +161,7 @@ def _post_view_record(post: dict[str, Any], reason: Any, source: str,
         "created_at": created_at,
         "text": record.get("text"),
         "kind": kind,
+        "language": first_lang(record.get("langs")),
     })
     return Record("posts", source, location, data, extra=clean(extra))
 
@@ -173,6 +181,7 @@ def _repo_record(obj: dict[str, Any], source: str, location: str) -> Record | Re
         "created_at": value.get("createdAt"),
         "text": value.get("text"),
         "kind": kind,
+        "language": first_lang(value.get("langs")),
     })
     extra = clean({**extras(obj, ("uri", "value")),
                    **extras(value, ("$type", "text", "createdAt"))})

@@ -68,22 +68,27 @@ def _record(table: str, source: str, location: str, row: dict[str, Any],
         if value is None or (from_text and value == ""):
             continue  # not given (an empty CSV cell, a JSON null, a Parquet null)
         if key in columns:
-            if key in _DATE_COLUMNS and not from_text:
-                value = parse_epoch(value)
+            if key in _DATE_COLUMNS:
+                value = parse_epoch(value)  # the same epoch rule for CSV text and JSON numbers
             data[key] = value
         else:
             extra[key] = value
     return Record(table, source, location, data, extra=extra)
 
 
-def _read_parquet(path: Path, table: str, source: str) -> Iterator[Record]:
+def _read_parquet(path: Path, table: str, source: str) -> Iterator[Record | Reject]:
     import pyarrow.parquet as pq
 
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
-        for row in batch.to_pylist():
-            number += 1
-            yield _record(table, source, f"row {number}", row, from_text=False)
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+            for row in batch.to_pylist():
+                number += 1
+                yield _record(table, source, f"row {number}", row, from_text=False)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        # A corrupt or half-downloaded file: one reject naming it; the other files go on.
+        where = "file" if number == 0 else f"after row {number}"
+        yield Reject(source, where, table, f"unreadable Parquet file: {exc}", "")
 
 
 def read(path: Path, table: str | None = None, **opts: Any) -> Iterator[Record | Reject]:

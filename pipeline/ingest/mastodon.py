@@ -52,7 +52,7 @@ _ACCOUNT_FIELDS = (
     "id", "acct", "display_name", "note", "followers_count", "following_count",
     "statuses_count", "created_at", "last_status_at", "locked", "bot", "url",
 )
-_STATUS_FIELDS = ("id", "created_at", "content", "account", "reblog")
+_STATUS_FIELDS = ("id", "created_at", "content", "account", "reblog", "language")
 
 
 def is_account(obj: Any) -> bool:
@@ -116,6 +116,8 @@ def _status_record(obj: dict[str, Any], source: str, location: str) -> Record:
         "created_at": obj.get("created_at"),
         "text": html_to_text(text),
         "kind": kind,
+        # A reblog's own ``language`` is null; the reblogged status carries it.
+        "language": obj.get("language") or (reblog or {}).get("language"),
     })
     extra = extras(obj, _STATUS_FIELDS)
     if reblog is not None:
@@ -124,8 +126,6 @@ def _status_record(obj: dict[str, Any], source: str, location: str) -> Record:
             "id": reblog.get("id"), "url": reblog.get("url"), "acct": author.get("acct"),
             "created_at": reblog.get("created_at"), "language": reblog.get("language"),
         })
-        # A reblog's own ``language`` is null; the reblogged status carries it.
-        extra["language"] = extra.get("language") or reblog.get("language")
     return Record("posts", source, location, data, extra=clean(extra))
 
 

@@ -18,6 +18,7 @@ def small_params(root: Path) -> dict:
     params["demo"].update(n_followers=240, n_own_posts=80)
     params["features"]["embed"]["n_components"] = 4
     params["features"]["bot"]["model_path"] = str(REPO / "models" / "bot_likeness.skops")
+    params["features"]["toxicity"]["model_path"] = str(REPO / "models" / "toxicity.skops")
     params["features"]["max_posts"] = 10
     params["train"].update(cv_folds=3, hgb_max_iter=60, min_decisions=20)
     params["mlflow"]["tracking_uri"] = f"sqlite:///{root / 'mlflow.db'}"

@@ -55,10 +55,12 @@ def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_run
     try:
         invoke(cli_runner, "ingest")
         invoke(cli_runner, "featurize")
-        first = json.loads((root / "featurize.json").read_text())
+        first = json.loads((root / "features.json").read_text())
+        assert set(json.loads((root / "featurize.json").read_text())) == {
+            "n_accounts", "n_features", "seconds"}  # DVC metrics: numbers only
         features = pd.read_parquet(root / "features.parquet")
         invoke(cli_runner, "featurize")
-        second = json.loads((root / "featurize.json").read_text())
+        second = json.loads((root / "features.json").read_text())
     finally:
         os.chdir(old)
 

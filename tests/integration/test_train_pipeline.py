@@ -45,19 +45,30 @@ def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
     from pipeline.tracking import load_model
 
     client = MlflowClient(cfg.mlflow.tracking_uri)
-    version = client.get_model_version_by_alias(cfg.mlflow.registered_model, cfg.mlflow.alias)
+    name = cfg.mlflow.registered_model
+    version = client.get_model_version_by_alias(name, cfg.mlflow.alias)
     assert str(version.version) == "1"
-    model = load_model(cfg)  # models:/followback@champion
+    model, identity = load_model(cfg, f"models:/{name}@{cfg.mlflow.alias}")
+    assert identity.startswith(f"models:/{name}/1 (run {version.run_id})#")
     frame = load_account_frame(cfg).head(25)
-    proba = model.predict_proba(frame)[:, 1]
+    rows = model.predict(None, frame)
+    proba = model.pipeline.predict_proba(frame)[:, 1]
     assert proba.shape == (25,) and np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(rows["probability"], proba.round(4), atol=1e-12)
     # The stored threshold turns probabilities into verdicts.
-    assert 0 < model[-1].threshold < 1
-    assert ((proba >= model[-1].threshold).astype(int) == model.predict(frame)).all()
+    threshold = model.pipeline[-1].threshold
+    assert 0 < threshold < 1 and rows["threshold"].eq(round(threshold, 4)).all()
+    assert ((proba >= threshold).astype(int) == model.pipeline.predict(frame)).all()
+    # The registry's copy and the pipeline's own folder are the same model.
+    local, local_id = load_model(cfg)
+    assert local_id.startswith(str(cfg.train.model_dir) + "#")
+    assert local.predict(None, frame).equals(rows)
 
 
 def test_evaluation_beats_the_rule_baseline_and_the_majority(cfg):
-    metrics = json.loads(cfg.evaluate.metrics.read_text())
+    from pipeline.evaluate import details_path
+
+    metrics = json.loads(details_path(cfg).read_text())
     for split in ("cv", "holdout"):
         assert set(metrics[split]) >= {"model", "rules", "majority", "margin_over_rules"}
     cv = metrics["cv"]

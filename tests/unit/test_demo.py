@@ -446,6 +446,42 @@ def test_foreign_posts_are_in_their_language(demo):
     assert (found[found == expected].value_counts() >= 10).sum() == 7
 
 
+def test_some_followers_write_about_her_topics_in_german_and_others_in_foreign_languages(demo):
+    """Relevance across languages and readability are separate signals: German followers on
+    her topics (readable and relevant), and foreign-language followers whose timelines she
+    cannot read."""
+    accounts = demo.truth["accounts"]
+    followers = {a: v for a, v in accounts.items() if v["follower"]}
+    german_on_topic = [a for a, v in followers.items() if v["language"] == "de"
+                       and (v["latent"] or {}).get("relevance", 0) >= 0.5]
+    foreign = [a for a, v in followers.items() if v["language"] not in ("en", "de")
+               and (v["latent"] or {}).get("readable", 1) < 0.5]
+    assert len(german_on_topic) >= 0.05 * len(followers)
+    assert 0.03 * len(followers) <= len(foreign) <= 0.3 * len(followers)
+    posts = demo.tables["posts"]
+    german_posts = posts[posts["account_id"].isin(german_on_topic) & posts["kind"].eq("post")]
+    words = german_posts["text"].str.lower()
+    assert words.str.contains("brot|sauerteig|rad|garten|tomaten|teig").mean() > 0.3
+
+
+def test_posts_carry_mastodon_style_language_tags(demo):
+    from pipeline.demo import demo_language_tag
+
+    posts = demo.tables["posts"]
+    own = posts[posts["kind"].ne("like")]
+    lang = own["account_id"].map(lambda a: demo.truth["accounts"][a]["language"])
+    tagged = own["language"].notna()
+    # Some clients tag, some do not; likes are never tagged.
+    assert 0.3 < tagged.mean() < 0.8
+    assert posts.loc[posts["kind"].eq("like"), "language"].isna().all()
+    # Most tags are the post's language; a few clients are stuck on English.
+    german = tagged & lang.eq("de")
+    assert (own.loc[german, "language"] == "de").mean() > 0.7
+    assert (own.loc[german, "language"] == "en").any() or german.sum() < 20
+    # The same account always gets the same kind of client.
+    assert demo_language_tag("x1", "post", "de") == demo_language_tag("x1", "reply", "de")
+
+
 @pytest.mark.slow
 def test_offensive_accounts_are_flagged_by_a_profanity_model(demo):
     from profanity_check import predict_prob

@@ -50,7 +50,7 @@ def test_every_param_a_stage_names_is_in_params_yaml(name):
 @pytest.mark.parametrize("name", list(STAGES))
 def test_code_dependencies_exist(name):
     for dep in _paths(STAGES[name].get("deps")):
-        if dep.startswith(("pipeline", "models/bot_likeness")):
+        if dep.startswith(("pipeline", "models/bot_likeness", "models/toxicity")):
             assert (REPO / dep).exists(), f"{name}: {dep} does not exist"
 
 

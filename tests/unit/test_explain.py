@@ -292,11 +292,13 @@ def test_real_model_attributions_add_up_and_equal_the_linear_contributions(demo_
     from pipeline.tracking import load_model
 
     cfg = demo_project.cfg
-    model = load_model(cfg, str(cfg.train.model_dir))
+    loaded, _ = load_model(cfg, str(cfg.train.model_dir))
+    model = loaded.pipeline
     assert cfg.train.classifier == "logreg" and cfg.train.calibration is None
     frame = scoring.training_sample(cfg, 40)
     features = explain.feature_matrix(model, frame)
-    background = explain.background_rows(cfg, model, size=15)
+    background = loaded.background
+    assert len(background) == cfg.score.background_size
     attribution = explain.attribute(model, features, background)
     np.testing.assert_allclose(attribution.values.sum(axis=1),
                                attribution.log_odds - attribution.base, atol=1e-8)
@@ -319,7 +321,7 @@ def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, de
     from pipeline.tracking import load_model
 
     cfg = demo_project.cfg
-    model = load_model(cfg, str(cfg.train.model_dir))
+    model = load_model(cfg, str(cfg.train.model_dir))[0].pipeline
     scores = scoring.read_scores(demo_scores)
     toxicity = model.named_steps["features"].named_transformers_["toxicity"]
 

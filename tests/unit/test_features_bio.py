@@ -63,7 +63,7 @@ def test_bio_on_the_persons_topic_is_closer_than_an_unrelated_one(minilm, own_po
                       "Crypto trader | NFTs | DM for signals"], name="bio")
     out = BioEmbedding(show_progress=False).fit_transform(bios)
     emb = out[:, 3:]
-    assert emb.shape[1] == 384
+    assert emb.shape[1] == 512  # the default encoder: multilingual USE v3
     centroid = TextEmbedder(show_progress=False).encode(own_posts).mean(axis=0)
     on_topic, unrelated = emb @ centroid
     assert on_topic > unrelated + 0.15

@@ -228,7 +228,7 @@ def test_missing_everything_gives_finite_features_and_indicators(shipped_model_p
     assert 0 <= out["bot_score"].iloc[0] <= 1
     assert bot.reference_time_ is None
     evidence = bot.evidence(empty)["evidence"].iloc[0]
-    assert evidence.startswith("account age unknown; no posts seen; bot score ")
+    assert evidence.startswith("no posts seen; account age unknown; bot score ")
 
 
 def test_last_post_time_comes_from_posts_when_the_platform_gives_none(pair):
@@ -273,11 +273,35 @@ def test_evidence_names_duplicates_reposts_and_platform_flag():
     X = _frame(accounts, posts)
     evidence = BotLikeness().fit(X).evidence(X)
     text = evidence["evidence"].iloc[0]
-    assert text.startswith("marked as a bot by the platform; account 400 days old")
+    # The signals first; an account over a year old is context, said after them.
+    assert text.startswith("marked as a bot by the platform; 100% of its posts")
+    assert text.endswith("account 400 days old")
     # Only the three authored posts count, and they are one template.
     assert evidence["near_duplicate_share"].iloc[0] == 1.0
     assert "100% of its posts are near-duplicates" in text
     assert "50% reposts" in text
+
+
+def test_evidence_says_the_follower_group_an_account_belongs_to():
+    t0 = pd.Timestamp("2024-05-01T00:00:00Z")
+    farm = [{"account_id": f"f{i}", "handle": f"anna{i}", "following_count": 4000,
+             "followers_count": 3, "bio": f"Crypto signals {i * 7}% | DM for the VIP group",
+             "created_at": t0 - pd.Timedelta(days=10, hours=i)} for i in range(12)]
+    people = [{"account_id": f"p{i}", "handle": f"person{i}", "following_count": 200,
+               "bio": f"I write about {topic} and {i} other things",
+               "created_at": t0 - pd.Timedelta(days=300 * (i + 1))}
+              for i, topic in enumerate(["bread", "bikes", "tomatoes", "jazz", "chess", "cats",
+                                         "rivers", "trains", "film", "books", "maps", "tea"])]
+    X = _frame(farm + people)
+    evidence = BotLikeness(reference_time=t0).fit(X).evidence(X)
+    text = evidence["evidence"].iloc[0]
+    assert text.startswith("account 10 days old; follows 4,000 (400 a day); no posts seen; "
+                           "one of 12 followers created the same week with a near-identical "
+                           "bio"), text
+    assert evidence["group"].iloc[12:].isna().all()
+    # One account alone (or a list too short to tell) says nothing about groups.
+    assert "followers" not in BotLikeness().fit(X.iloc[:1]).evidence(X.iloc[:1])[
+        "evidence"].iloc[0]
 
 
 # --- scikit-learn conventions --------------------------------------------------------------
@@ -403,3 +427,13 @@ def test_transform_before_fit_raises(pair):
 
     with pytest.raises(NotFittedError):
         BotLikeness().transform(pair)
+
+
+def test_a_flag_the_platform_does_not_give_is_unknown_not_no():
+    from pipeline.features.bot import bot_model_input, profile_features
+
+    X = _frame([{"account_id": "1", "handle": "a", "has_default_avatar": None},
+                {"account_id": "2", "handle": "b", "has_default_avatar": False}])
+    model_input = bot_model_input(profile_features(X, pd.Timestamp("2024-01-01", tz="UTC")))
+    assert np.isnan(model_input["default_avatar"].iloc[0])
+    assert model_input["default_avatar"].iloc[1] == 0

