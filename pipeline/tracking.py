@@ -167,8 +167,9 @@ def input_schema():
 
     kinds = {"string": DataType.string, "Int64": DataType.double, "boolean": DataType.double}
     dtypes = schema.dtypes("accounts")
+    # "language": the platform's language tag of a post, where it has one (pipeline.frame)
     post = Object([Property(name, DataType.string, required=False)
-                   for name in ("text", "kind", "created_at")])
+                   for name in ("text", "kind", "created_at", "language")])
     specs = []
     for col in INPUT_COLUMNS:
         required = col in ("account_id", "handle")
