@@ -175,3 +175,20 @@ def test_the_label_error_counts_explicit_and_implicit_and_hints_at_snapshots():
     source = np.array(["explicit"] * 2 + ["implicit"] * 28, dtype=object)
     with pytest.raises(FollowbackError, match=r"2 explicit, 28 implicit.*14 days apart"):
         check_labels(y, Config(), source)
+
+
+def test_the_signature_takes_posts_with_a_platform_language_tag():
+    """An input example whose posts carry a language tag matches the logged signature."""
+    from mlflow.models.utils import _enforce_schema
+
+    from pipeline import schema
+    from pipeline.frame import account_frame
+    from pipeline.tracking import input_example, input_schema
+
+    accounts = schema.to_frame("accounts", [{"platform": "mastodon", "account_id": "1",
+                                             "handle": "a"}])
+    posts = schema.to_frame("posts", [{"account_id": "1", "post_id": "p", "text": "Brot",
+                                       "language": "de"}])
+    example = input_example(account_frame(accounts, posts))
+    assert example["posts"][0][0]["language"] == "de"
+    _enforce_schema(example, input_schema())  # raises on an unknown post property
