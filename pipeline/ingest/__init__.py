@@ -39,7 +39,7 @@ from pipeline.ingest import (
     research,
     twitter,
 )
-from pipeline.ingest._common import csv_header, fetch_context, peek
+from pipeline.ingest._common import csv_header, decoded_as, fetch_context, peek
 from pipeline.schema import Record, Reject, TableResult
 
 Reader = Callable[..., Iterator[Record | Reject]]
@@ -253,6 +253,7 @@ class FileSummary:
     format: str
     read: int = 0
     rejected: int = 0
+    encoding: str | None = None  # set when the file was not UTF-8 (e.g. cp1252)
 
 
 @dataclass
@@ -321,6 +322,11 @@ def load(sources: list[Source], show_progress: bool = False, missing_ok: bool = 
     with progress("records", disable=None if show_progress else True) as bar:
         for file, fmt in plan:
             summary = FileSummary(str(file), fmt)
+            if file.suffix.lower() not in (".parquet",):
+                summary.encoding = decoded_as(file)
+                if summary.encoding:
+                    console.print(f"[yellow]{file} is not UTF-8: read as {summary.encoding}[/]",
+                                  highlight=False)
             task = bar.add_task(f"reading {file.name}", total=None)
             for item in FORMATS[fmt](file, **opts):
                 summary.read += 1

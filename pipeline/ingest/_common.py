@@ -182,9 +182,50 @@ def _as_csv_line(fields: list[str]) -> str:
 
 
 def open_text(path: Path):
-    # errors="replace": one undecodable byte must not stop a file; the replacement
-    # character in the text shows where it was.
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+    # The encoding is told once per file (file_encoding). errors="replace" only for bytes that
+    # no encoding could explain: one such byte must not stop a file.
+    return open(path, encoding=file_encoding(path), errors="replace", newline="")
+
+
+def file_encoding(path: Path) -> str:
+    """The text encoding of a file: ``utf-8-sig`` when its bytes are valid UTF-8 (with or
+    without a BOM), else ``cp1252`` (what spreadsheet programs write) when they decode as that,
+    else charset-normalizer's best guess. :func:`decoded_as` says which, for the summary."""
+    path = Path(path)
+    stat = path.stat()
+    return _encoding(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def decoded_as(path: Path) -> str | None:
+    """The encoding a file was read in when it was not UTF-8 (None for UTF-8)."""
+    encoding = file_encoding(path)
+    return None if encoding == "utf-8-sig" else encoding
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoding(path: str, mtime_ns: int, size: int) -> str:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+        fh.seek(0)
+        data = fh.read(16 << 20)
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return best.encoding if best is not None else "utf-8-sig"
 
 
 def csv_header(path: Path) -> list[str]:
@@ -211,14 +252,53 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
+class _Lines:
+    """The file's physical lines as the csv reader takes them, kept since the last row."""
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.taken.append(line)
+        return line
+
+
+def _alone(line: str, delimiter: str) -> list[str] | None:
+    """The fields of one physical line parsed on its own (None when it is not one record)."""
+    try:
+        rows = list(csv.reader([line], delimiter=delimiter))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+def _unclosed(lines: list[str], width: int, delimiter: str) -> bool:
+    """Whether a row read over several physical lines is really an unclosed quote that
+    swallowed whole records: its first line has an odd number of quotes and a later line is a
+    complete record of ``width`` fields on its own. A quoted bio over two lines is not."""
+    if len(lines) < 2 or lines[0].count('"') % 2 == 0:
+        return False
+    return any((f := _alone(line, delimiter)) is not None and len(f) == width
+               for line in lines[1:])
+
+
 def iter_csv(path: Path) -> Iterator[CsvRow]:
     """Stream a CSV file row by row with the line each row starts on (the header is line 1).
 
     A row with the wrong number of fields, or one the csv module cannot parse, comes back with
-    an ``error`` instead of cells; blank lines are not rows and are skipped.
+    an ``error`` instead of cells; blank lines are not rows and are skipped. An unclosed quote
+    would swallow the records after it into one field: that line is an error row and each
+    swallowed line is read as a record of its own, so every physical record is accounted for.
     """
+    delimiter = _delimiter(path)
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=_delimiter(path))
+        lines = _Lines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -230,6 +310,7 @@ def iter_csv(path: Path) -> Iterator[CsvRow]:
         previous = reader.line_num
         while True:
             start = previous + 1
+            lines.taken = []
             try:
                 fields = next(reader)
             except StopIteration:
@@ -240,6 +321,23 @@ def iter_csv(path: Path) -> Iterator[CsvRow]:
                 continue
             previous = reader.line_num
             if not fields:
+                continue
+            taken = list(lines.taken)
+            if _unclosed(taken, len(header), delimiter):
+                yield CsvRow(start, None,
+                             f"unclosed quote: the record ran over the next {len(taken) - 1} "
+                             "line(s), which are read as records of their own",
+                             truncate(taken[0].rstrip("\r\n")))
+                for offset, line in enumerate(taken[1:], 1):
+                    if not line.strip():
+                        continue
+                    alone = _alone(line, delimiter)
+                    if alone is not None and len(alone) == len(header):
+                        yield CsvRow(start + offset, dict(zip(header, alone, strict=True)))
+                    else:
+                        yield CsvRow(start + offset, None,
+                                     "malformed CSV after an unclosed quote on line "
+                                     f"{start}", truncate(line.rstrip("\r\n")))
                 continue
             if len(fields) != len(header):
                 yield CsvRow(start, None,

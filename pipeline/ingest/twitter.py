@@ -3,7 +3,8 @@
 Accepted shapes: a JSON array of users (``users/lookup``) or of tweets
 (``statuses/user_timeline``), ``{"users": [...]}`` (``followers/list``), ``{"statuses": [...]}``
 (``search/tweets``), one object, or JSON Lines of them (as the streaming API and most
-collection tools write them).
+collection tools write them). The Botometer Bot Repository layout, an array of
+``{"created_at": ..., "user": {v1.1 user}}``, gives the user observed at ``created_at``.
 
 User -> accounts: ``id_str`` is the account id, ``friends_count`` -> following_count,
 ``favourites_count`` -> likes_count, ``statuses_count`` -> posts_count, ``protected`` ->
@@ -20,6 +21,7 @@ an accounts record, once per file (not the retweeted author, who is not the foll
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from pipeline.ingest._common import (
     extras,
     guess_table,
     iter_json,
+    parse_time,
     parse_twitter_date,
     to_raw,
     unwrap,
@@ -51,6 +54,13 @@ _TWEET_FIELDS = (
 
 def is_user(obj: Any) -> bool:
     return isinstance(obj, dict) and "screen_name" in obj
+
+
+def is_observed_user(obj: Any) -> bool:
+    """The Botometer Bot Repository layout: ``{"created_at": <when seen>, "user": {v1.1
+    user}}``, no tweet text (every public Bot Repository dataset is published so)."""
+    return (isinstance(obj, dict) and is_user(obj.get("user")) and "created_at" in obj
+            and not is_tweet(obj))
 
 
 def is_tweet(obj: Any) -> bool:
@@ -142,6 +152,10 @@ def _read(path: Path) -> Iterator[Record | Reject]:
         for location, obj in unwrap(item, _WRAPPERS):
             if is_user(obj):
                 yield user_record(obj, source, location)
+            elif is_observed_user(obj):
+                # The record's created_at is when the user was observed, not a tweet's time.
+                seen_at = parse_time(parse_twitter_date(obj.get("created_at")))
+                yield replace(user_record(obj["user"], source, location), observed_at=seen_at)
             elif is_tweet(obj):
                 yield _tweet_record(obj, source, location)
                 user = obj.get("user")

@@ -323,3 +323,58 @@ def test_the_report_command_quotes_the_handle_for_the_shell():
         scores, pd.DataFrame({"account_id": [], "follow_back": []}), 10)}
     assert shlex.split(f"followback decide {rows['1']} --follow")[2] == "@o'brien;rm -rf ~"
     assert rows["2"] == "2" and rows["3"] == "3"  # shared handle: the account id
+
+
+# --------------------------------------------------------------------------- encodings, quotes
+
+
+def test_a_cp1252_export_is_decoded_as_such_and_the_summary_says_so(tmp_path):
+    bio = "Café in München – “Brot” für alle – ½ Preis"
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(f"{HEADER}\ndemo,1,a,,{bio},,,\n".encode("cp1252"))
+    result = _load(path)
+    assert result.tables["accounts"].frame.loc[0, "bio"] == bio
+    assert result.files[0].encoding == "cp1252"
+    utf8 = tmp_path / "u" / "accounts.csv"
+    utf8.parent.mkdir()
+    utf8.write_text(f"{HEADER}\ndemo,1,a,,{bio},,,\n", encoding="utf-8")
+    assert _load(utf8).files[0].encoding is None
+
+
+def test_an_unclosed_quote_does_not_swallow_the_records_after_it(tmp_path):
+    path = _accounts_csv(tmp_path, ['demo,1,a,,"unclosed bio,,,', "demo,2,b,,fine,,,",
+                                    "demo,3,c,,also fine,,,",
+                                    'demo,4,d,,"two\nlines",,,'])
+    result = _load(path)
+    table = result.tables["accounts"]
+    assert table.frame["handle"].tolist() == ["b", "c"]
+    # Every physical line is accounted for: the unclosed one, b and c, and the two lines of
+    # d's quoted bio, which the stray quote left unreadable, each a reject with its line.
+    assert (table.read, table.accepted, len(table.rejects)) == (5, 2, 3)
+    assert [r.location for r in result.rejects] == ["line 2", "line 5", "line 6"]
+    assert result.rejects[0].location == "line 2"
+    assert result.rejects[0].reason.startswith("unclosed quote")
+
+
+def test_a_quoted_bio_over_two_lines_is_no_unclosed_quote(tmp_path):
+    path = _accounts_csv(tmp_path, ['demo,1,a,,"Baker\nBerlin",,,', "demo,2,b,,fine,,,"])
+    frame = _load(path).tables["accounts"].frame
+    assert frame["bio"].tolist() == ["Baker\nBerlin", "fine"]
+
+
+def test_the_botometer_bot_repository_layout_is_read(tmp_path):
+    user = {"id": 123, "id_str": "123", "screen_name": "botty", "name": "B",
+            "description": "news 24/7", "followers_count": 5, "friends_count": 900,
+            "statuses_count": 10_000, "created_at": "Mon Jan 04 10:00:00 +0000 2016"}
+    path = tmp_path / "botwiki-2019.json"
+    path.write_text(json.dumps([
+        {"created_at": "Tue Mar 05 21:08:40 +0000 2019", "user": user},
+        {"created_at": "Wed Mar 06 21:08:40 +0000 2019",
+         "user": {**user, "id_str": "124", "id": 124, "screen_name": "other"}},
+    ]))
+    result = load([Source(path=path, format="auto")])
+    assert result.rejects == []
+    frame = result.tables["accounts"].frame
+    assert frame["handle"].tolist() == ["botty", "other"]
+    assert str(frame.loc[0, "created_at"]) == "2016-01-04 10:00:00+00:00"
+    assert frame.loc[0, "following_count"] == 900
