@@ -317,8 +317,9 @@ def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, de
     with the real pipeline, and the probability rises.
 
     The bio half of this test went with the multilingual encoder: on the small demo of these
-    tests (240 followers, bio PCA to 4 dimensions) no account's bio pushes against it any more,
-    empty or not, so there is nothing to fix; see the branch report (issue 11)."""
+    tests (240 followers, bio PCA to 4 dimensions) no account with an empty bio is pushed
+    against by it any more (none has the bio as first reason, none a negative bio
+    contribution), so there is nothing to fix; see the branch report (issue 11)."""
     from pipeline import score as scoring
     from pipeline.tracking import load_model
 
