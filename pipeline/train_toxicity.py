@@ -85,11 +85,19 @@ def read_hatecheck(path: Path) -> pd.DataFrame:
                          "functionality": frame["functionality"]})
 
 
-def _metrics(y: np.ndarray, score: np.ndarray) -> dict:
-    from sklearn.metrics import f1_score, roc_auc_score
+def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    """ROC-AUC, or None where only one class is present (it is undefined there)."""
+    from sklearn.metrics import roc_auc_score
 
-    return {"n": int(len(y)), "positives": int(y.sum()),
-            "roc_auc": round(float(roc_auc_score(y, score)), 4),
+    if len(np.unique(y)) < 2:
+        return None
+    return round(float(roc_auc_score(y, score)), 4)
+
+
+def _metrics(y: np.ndarray, score: np.ndarray) -> dict:
+    from sklearn.metrics import f1_score
+
+    return {"n": int(len(y)), "positives": int(y.sum()), "roc_auc": _auc(y, score),
             "macro_f1": round(float(f1_score(y, score >= THRESHOLD, average="macro")), 4)}
 
 
@@ -127,8 +135,6 @@ def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | N
 def hatecheck_report(model, hatecheck: pd.DataFrame) -> dict:
     """ROC-AUC on HateCheck and per functionality the share right at 0.5, for the model and
     for alt-profanity-check on the same texts."""
-    from sklearn.metrics import roc_auc_score
-
     from pipeline.features.toxicity_model import predict_toxicity
 
     y = hatecheck["label"].to_numpy()
@@ -141,8 +147,7 @@ def hatecheck_report(model, hatecheck: pd.DataFrame) -> dict:
                      else "non-hateful", "model_right": round(right(ours), 3),
                      "profanity_check_right": round(right(prof), 3)}
     return {"n": int(len(y)), "hateful": int(y.sum()),
-            "roc_auc": round(float(roc_auc_score(y, ours)), 4),
-            "profanity_check_roc_auc": round(float(roc_auc_score(y, prof)), 4),
+            "roc_auc": _auc(y, ours), "profanity_check_roc_auc": _auc(y, prof),
             "by_functionality": per}
 
 
@@ -175,7 +180,7 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
     hatecheck = read_hatecheck(files["hatecheck"])
 
     cv = cross_validate(data, folds, seed, cache_dir, candidates)
-    best = max(cv, key=lambda n: (cv[n]["en"]["roc_auc"] + cv[n]["de"]["roc_auc"]) / 2)
+    best = max(cv, key=lambda n: ((cv[n]["en"]["roc_auc"] or 0) + (cv[n]["de"]["roc_auc"] or 0)))
     prof = profanity_scores(clean_texts(data["text"]))
     baseline = {lang: _metrics(data["label"].to_numpy()[(data["language"] == lang).to_numpy()],
                                prof[(data["language"] == lang).to_numpy()])
@@ -298,14 +303,16 @@ def summary_table(metrics: dict, chosen: str):
     for col in ("model", "en ROC-AUC", "en macro-F1", "de ROC-AUC", "de macro-F1",
                 "HateCheck ROC-AUC"):
         table.add_column(col, justify="left" if col == "model" else "right")
+    def f(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
     for name, m in metrics["cross_validation"]["candidates"].items():
         table.add_row(name + (" (chosen)" if name == chosen else ""),
-                      f"{m['en']['roc_auc']:.3f}", f"{m['en']['macro_f1']:.3f}",
-                      f"{m['de']['roc_auc']:.3f}", f"{m['de']['macro_f1']:.3f}",
-                      f"{metrics['hatecheck']['roc_auc']:.3f}" if name == chosen else "")
+                      f(m["en"]["roc_auc"]), f(m["en"]["macro_f1"]),
+                      f(m["de"]["roc_auc"]), f(m["de"]["macro_f1"]),
+                      f(metrics["hatecheck"]["roc_auc"]) if name == chosen else "")
     base = metrics["profanity_check_on_training_sets"]
-    table.add_row("alt-profanity-check (not trained here)", f"{base['en']['roc_auc']:.3f}",
-                  f"{base['en']['macro_f1']:.3f}", f"{base['de']['roc_auc']:.3f}",
-                  f"{base['de']['macro_f1']:.3f}",
-                  f"{metrics['hatecheck']['profanity_check_roc_auc']:.3f}")
+    table.add_row("alt-profanity-check (not trained here)", f(base["en"]["roc_auc"]),
+                  f(base["en"]["macro_f1"]), f(base["de"]["roc_auc"]), f(base["de"]["macro_f1"]),
+                  f(metrics["hatecheck"]["profanity_check_roc_auc"]))
     return table

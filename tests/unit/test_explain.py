@@ -315,8 +315,13 @@ def test_real_model_attributions_add_up_and_equal_the_linear_contributions(demo_
 
 @pytest.mark.slow
 def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, demo_scores):  # noqa: F811 (fixtures)
-    """Accounts whose top reason against is their posts' toxicity or their empty bio: clean
-    the posts / write a bio, score again with the real pipeline, and the probability rises."""
+    """Accounts whose top reason against is their posts' toxicity: clean the posts, score again
+    with the real pipeline, and the probability rises.
+
+    The bio half of this test went with the multilingual encoder: on the small demo of these
+    tests (240 followers, bio PCA to 4 dimensions) no account with an empty bio is pushed
+    against by it any more (none has the bio as first reason, none a negative bio
+    contribution), so there is nothing to fix; see the branch report (issue 11)."""
     from pipeline import score as scoring
     from pipeline.tracking import load_model
 
@@ -329,8 +334,8 @@ def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, de
         return toxicity.evidence(pd.Series([[{"text": text, "kind": "post"}]]))[
             "max_score"].iloc[0] >= 0.5
 
-    checked = {"toxicity": 0, "bio": 0}
-    for crit, fix in (("toxicity", "posts"), ("bio", "bio")):
+    checked = {"toxicity": 0}
+    for crit, fix in (("toxicity", "posts"),):
         hits = scores[scores["reason_1"].fillna("").str.startswith(CRITERIA[crit] + " — ")]
         assert len(hits), f"the demo has accounts skipped for {crit}"
         frame = scoring.ingested_frame(cfg, hits["account_id"].head(3).tolist())

@@ -89,7 +89,7 @@ def test_missing_and_blank_bios_get_defined_values(minilm):
 @pytest.mark.slow
 def test_pca_width_and_all_dims(minilm):
     full = BioEmbedding(show_progress=False).fit(BIOS)
-    assert len(full.get_feature_names_out()) == 3 + 384 and full.pca_ is None
+    assert len(full.get_feature_names_out()) == 3 + 512 and full.pca_ is None  # USE: 512
     reduced = BioEmbedding(n_components=2, show_progress=False).fit(BIOS)
     assert list(reduced.get_feature_names_out()) == [
         "bio_present", "bio_length", "bio_meaningful", "bio_emb_0", "bio_emb_1"]

