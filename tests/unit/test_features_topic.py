@@ -100,9 +100,9 @@ def test_fewer_own_posts_than_clusters(minilm, make_accounts):
                           n_clusters=5, random_state=0, show_progress=False)
     out = est.fit_transform(_posts(make_accounts))
     assert est.cluster_centers_.shape[0] == 2 and est.n_own_posts_ == 2
-    assert out.shape == (6, 4) and np.isfinite(out).all()
+    assert out.shape == (6, len(FEATURES)) and np.isfinite(out).all()
     single = TopicSimilarity(own_posts=["Sourdough loaf"], show_progress=False)
-    assert single.fit_transform(_posts(make_accounts)).shape == (6, 4)
+    assert single.fit_transform(_posts(make_accounts)).shape == (6, len(FEATURES))
 
 
 @pytest.mark.slow
