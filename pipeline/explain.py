@@ -301,7 +301,14 @@ def evidence(model, frame: pd.DataFrame) -> pd.DataFrame:
     for name, transformer, columns in features.transformers_:
         if name not in out.columns or not hasattr(transformer, "evidence"):
             continue
-        table = transformer.evidence(frame[columns])
+        given = frame[columns]
+        if name == "bot":
+            # The follower-group counts over the whole list travel beside the bot columns.
+            from pipeline.frame import GROUP_COLUMNS
+
+            given = frame[[*columns, *[c for c in GROUP_COLUMNS
+                                       if c in frame.columns and c not in columns]]]
+        table = transformer.evidence(given)
         out[name] = evidence_sentences(name, table.reset_index(drop=True))
     return out
 
@@ -596,11 +603,13 @@ def cli(
     up to the account's log-odds minus the average over a sample of your decided accounts.
     """
     from pipeline import pyfunc, score
+    from pipeline.frame import with_groups
 
     cfg = load_config(params)
     model, model_id = score.load_scoring_model(cfg, model_uri)
     console.print(f"model: {model_id}", style="dim", highlight=False, markup=False)
-    frame = pyfunc.input_frame(score.ingested_account(cfg, handle))
+    frame = pyfunc.input_frame(with_groups(score.ingested_account(cfg, handle),
+                                           score.ingested_groups(cfg)))
     row = model.predict(None, frame, params=pyfunc.params_of(cfg)).iloc[0]
     pipeline = model.pipeline
     features = feature_matrix(pipeline, frame)

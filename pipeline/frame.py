@@ -20,7 +20,15 @@ import pandas as pd
 from pipeline import schema
 
 CHURN_COLUMNS = ["times_followed_back", "times_unfollowed_after_followback"]
-INPUT_COLUMNS = [*schema.columns("accounts"), "posts", *CHURN_COLUMNS]
+# How many of the person's *other* followers look like the account (pipeline.groups): only
+# the whole follower list shows it, so the counts come in as columns computed over all of it
+# (score and explain do), never from whichever accounts share a chunk.
+GROUP_COLUMNS = [
+    "group_same_week", "group_similar_bio", "group_similar_name", "group_similar_posts",
+    "group_same_interval", "group_week_and_text", "group_week_and_interval",
+]
+CONTEXT_COLUMNS = [*CHURN_COLUMNS, *GROUP_COLUMNS]
+INPUT_COLUMNS = [*schema.columns("accounts"), "posts", *CONTEXT_COLUMNS]
 
 
 def _post_dicts(group: pd.DataFrame, max_posts: int) -> list[dict]:
@@ -69,7 +77,30 @@ def account_frame(
     else:
         for col in CHURN_COLUMNS:
             frame[col] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    for col in GROUP_COLUMNS:
+        frame[col] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     return frame[INPUT_COLUMNS]
+
+
+def with_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` with :data:`GROUP_COLUMNS` from ``groups`` (indexed by account id)."""
+    if groups is None:
+        return frame
+    frame = frame.copy()
+    ids = frame["account_id"].astype(str)
+    for col in GROUP_COLUMNS:
+        frame[col] = ids.map(groups[col]).astype("Int64").to_numpy()
+    return frame
+
+
+def follower_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """:data:`GROUP_COLUMNS` of every account of ``frame`` (the whole follower list),
+    indexed by account id."""
+    from pipeline.groups import group_features
+
+    groups = group_features(frame.reset_index(drop=True))
+    groups.index = frame["account_id"].astype(str).to_numpy()
+    return groups
 
 
 def post_texts(posts: list[dict] | None, kinds: tuple[str, ...] = schema.POST_KINDS) -> list[str]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from pipeline.features import post_list
 
-GROUP_FEATURES = [
+GROUP_FEATURES = [  # == pipeline.frame.GROUP_COLUMNS (a test checks)
     "group_same_week",          # created in the same ISO week
     "group_similar_bio",        # near-identical bio
     "group_similar_name",       # near-identical display name (digits ignored)

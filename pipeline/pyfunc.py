@@ -165,7 +165,7 @@ def input_frame(model_input) -> pd.DataFrame:
     engine feeds the Pipeline alike.
     """
     from pipeline import schema
-    from pipeline.frame import CHURN_COLUMNS, INPUT_COLUMNS
+    from pipeline.frame import CONTEXT_COLUMNS, INPUT_COLUMNS
 
     frame = pd.DataFrame(model_input).reset_index(drop=True)
     missing = [c for c in ("account_id", "handle") if c not in frame.columns]
@@ -174,7 +174,7 @@ def input_frame(model_input) -> pd.DataFrame:
     out = schema.conform("accounts", frame)
     out["posts"] = ([_posts(v) for v in frame["posts"]] if "posts" in frame.columns
                     else [[] for _ in range(len(frame))])
-    for col in CHURN_COLUMNS:
+    for col in CONTEXT_COLUMNS:
         values = frame[col] if col in frame.columns else pd.Series(pd.NA, index=frame.index)
         out[col] = pd.to_numeric(values, errors="coerce").round().astype("Int64")
     return out[INPUT_COLUMNS]

@@ -56,6 +56,7 @@ from pydantic import ValidationError
 from pipeline import io, schema
 from pipeline.config import Config, Source, load_config
 from pipeline.console import FollowbackError, ParamsOption, console, progress
+from pipeline.frame import follower_groups, with_groups
 
 FORMAT_VERSION = 2
 CRITERIA_ORDER = ["bot", "language", "bio", "ratio", "toxicity", "topic"]
@@ -504,6 +505,15 @@ def find_account(accounts: pd.DataFrame, who: str) -> pd.Series:
     return by_handle.iloc[0]
 
 
+def ingested_groups(cfg: Config) -> pd.DataFrame | None:
+    """Follower-group counts over every ingested account (None without ingested data)."""
+    path = cfg.ingest.out_dir / "accounts.parquet"
+    if not path.is_file():
+        return None
+    accounts = pd.read_parquet(path)
+    return follower_groups(ingested_frame(cfg, accounts["account_id"].astype(str).tolist()))
+
+
 def ingested_account(cfg: Config, who: str) -> pd.DataFrame:
     """The model input (one row) of one ingested account, by handle or account id."""
     accounts = pd.read_parquet(io.table_path(cfg.ingest.out_dir, "accounts"),
@@ -585,6 +595,32 @@ def _write_manifest(path: Path, manifest: dict) -> None:
     io.write_text(path, json.dumps(manifest, indent=2, sort_keys=True))
 
 
+def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path) -> pd.DataFrame:
+    """Follower-group counts (:data:`pipeline.frame.GROUP_COLUMNS`) over the whole input,
+    not one chunk: "one of 37 followers created the same week" must count all of them.
+
+    Reads the spool once more, keeping only what the groups compare (creation time, bio,
+    display name, post texts joined), and keeps the result beside the chunks for a resume.
+    """
+    if path.is_file():
+        return pd.read_parquet(path)
+    parts = []
+    for k in range(n_chunks):
+        chunk = spool.chunk_frame(k, max_posts)
+        light = chunk[["account_id", "created_at", "bio", "display_name"]].copy()
+        light["posts"] = [[{"kind": "post", "text": " ".join(
+            (p.get("text") or "") for p in posts[:30]  # as pipeline.groups.group_labels reads them
+            if (p.get("kind") or "post") in ("post", "reply"))}]
+            for posts in chunk["posts"]]
+        parts.append(light)
+    columns = ["account_id", "created_at", "bio", "display_name", "posts"]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    groups = follower_groups(frame)
+    with io.atomic_path(path) as tmp:
+        groups.to_parquet(tmp)
+    return groups
+
+
 def _part(work: Path, k: int) -> Path:
     return work / "parts" / f"part-{k:06d}.parquet"
 
@@ -664,6 +700,7 @@ def score(
         if model.background is None and background_path.is_file():
             model = model.with_background(np.load(background_path, allow_pickle=False))
         todo = [k for k in range(n_chunks) if not _part(work, k).is_file()]
+        groups = spool_groups(spool, n_chunks, cfg.features.max_posts, work / "groups.parquet")
         summary.resumed_chunks = n_chunks - len(todo)
         if summary.resumed_chunks:
             console.print(f"resuming: {summary.resumed_chunks} of {n_chunks} chunks already "
@@ -672,7 +709,7 @@ def score(
             task = bar.add_task("scoring", total=n_accounts,
                                 completed=min(n_accounts, summary.resumed_chunks * chunk_size))
             for k in todo:
-                frame = spool.chunk_frame(k, cfg.features.max_posts)
+                frame = with_groups(spool.chunk_frame(k, cfg.features.max_posts), groups)
                 if model.background is None:
                     model = model.with_background(
                         fallback_background(cfg, model.pipeline, frame))

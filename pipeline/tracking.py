@@ -163,7 +163,7 @@ def input_schema():
     from mlflow.types.schema import Array, ColSpec, DataType, Object, Property, Schema
 
     from pipeline import schema
-    from pipeline.frame import CHURN_COLUMNS, INPUT_COLUMNS
+    from pipeline.frame import CONTEXT_COLUMNS, INPUT_COLUMNS
 
     kinds = {"string": DataType.string, "Int64": DataType.double, "boolean": DataType.double}
     dtypes = schema.dtypes("accounts")
@@ -175,7 +175,7 @@ def input_schema():
         required = col in ("account_id", "handle")
         if col == "posts":
             specs.append(ColSpec(Array(post), col, required=False))
-        elif col in CHURN_COLUMNS:
+        elif col in CONTEXT_COLUMNS:
             specs.append(ColSpec(DataType.double, col, required=False))
         elif dtypes[col].startswith("datetime"):
             specs.append(ColSpec(DataType.datetime, col, required=False))

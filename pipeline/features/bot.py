@@ -620,6 +620,10 @@ class BotLikeness(TransformerMixin, BaseEstimator):
             ``bot_score`` (NaN without a model) and ``evidence``, e.g. "account 14 days old;
             default avatar; follows 4,000 (286 a day); no posts seen; bot score 0.91".
         """
+        from pipeline.frame import GROUP_COLUMNS
+
+        given = (X[GROUP_COLUMNS] if isinstance(X, pd.DataFrame)
+                 and set(GROUP_COLUMNS) <= set(X.columns) else None)
         if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
             # Explanations may hand over the whole account frame: read the fitted columns.
             X = X[[c for c in self.feature_names_in_ if c in X.columns]]
@@ -637,10 +641,15 @@ class BotLikeness(TransformerMixin, BaseEstimator):
             "bot_score": np.nan if score is None else score,
         }, index=X.index)
         # Followers that act together: only the whole follower list shows them.
+        # score and explain give the counts over the whole follower list as columns
+        # (pipeline.frame.GROUP_COLUMNS); a frame without them is taken as the whole list.
         out["group"] = None
-        if len(X) >= GROUP_MIN_FOLLOWERS:
-            from pipeline.groups import group_features, group_sentence
+        from pipeline.groups import group_features, group_sentence
 
+        if given is not None and given.notna().any().any():
+            out["group"] = [None if g.isna().all() else group_sentence(g.fillna(0))
+                            for _, g in given.iterrows()]
+        elif len(X) >= GROUP_MIN_FOLLOWERS:  # library use: the frame is the whole list
             out["group"] = [group_sentence(g) for _, g in group_features(X).iterrows()]
         out["evidence"] = [
             _bot_sentence(row, flagged, verified, n_posts, reposts, group)

@@ -28,7 +28,7 @@ def model_and_frame(cfg):
     model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
     accounts = pd.read_parquet(cfg.ingest.out_dir / "accounts.parquet")
     frame = score.ingested_frame(cfg, accounts["account_id"].astype(str).tolist())
-    return model, frame.reset_index(drop=True)
+    return model.pipeline, frame.reset_index(drop=True)
 
 
 def test_features_and_probabilities_do_not_depend_on_the_chunk(model_and_frame):
@@ -52,8 +52,7 @@ def test_features_and_probabilities_do_not_depend_on_the_chunk(model_and_frame):
 
 def test_chunk_size_does_not_change_the_scores_and_explain_agrees(cfg, cli_runner,
                                                                    trained_project):
-    from pipeline import score
-    from pipeline.explain import Overrides, background_rows, explain_frame
+    from pipeline import pyfunc, score
 
     small, large = trained_project / "scores_37.csv", trained_project / "scores_100.csv"
     invoke(cli_runner, "score", "--model", str(cfg.train.model_dir), "--chunk-size", "37",
@@ -64,9 +63,8 @@ def test_chunk_size_does_not_change_the_scores_and_explain_agrees(cfg, cli_runne
 
     scores = score.read_scores(small).set_index("handle")
     model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
-    background = background_rows(cfg, model)
     for handle in scores.index[:: max(1, len(scores) // 12)]:
+        # What `followback explain HANDLE` computes: the model's predict on one account.
         frame = score.ingested_account(cfg, handle).reset_index(drop=True)
-        row = explain_frame(model, frame, background, cfg.train.threshold.review_margin,
-                            Overrides.from_user(cfg.user)).iloc[0]
+        row = model.predict(None, frame, params=pyfunc.params_of(cfg)).iloc[0]
         assert round(float(row["probability"]), 4) == scores.loc[handle, "probability"], handle

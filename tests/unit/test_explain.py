@@ -313,6 +313,18 @@ def test_real_model_attributions_add_up_and_equal_the_linear_contributions(demo_
                                    atol=1e-8)
 
 
+KIND_TEXTS = [
+    "Lovely sourdough bake this morning, thanks for the tips!",
+    "Rode the river loop at sunrise, the light on the water was wonderful.",
+    "My tomatoes finally ripened on the balcony, so happy with this year's crop.",
+    "Tried a rye starter for the first time and the crumb came out open and soft.",
+    "Thanks everyone for the route suggestions, the gravel section was a delight.",
+    "Planted garlic for next summer and mulched the beds with autumn leaves.",
+    "Baked cinnamon buns with the kids today, the kitchen smells amazing.",
+    "Cleaned and oiled the chain after a muddy ride, the bike runs quietly again.",
+]
+
+
 @pytest.mark.slow
 def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, demo_scores):  # noqa: F811 (fixtures)
     """Accounts whose top reason against is their posts' toxicity: clean the posts, score again
@@ -340,10 +352,12 @@ def test_removing_the_top_reasons_evidence_moves_the_real_score(demo_project, de
         assert len(hits), f"the demo has accounts skipped for {crit}"
         frame = scoring.ingested_frame(cfg, hits["account_id"].head(3).tolist())
         fixed = frame.copy()
+        # Distinct kind texts: one text repeated would look like a bot's duplicate posts.
+        kind = iter(KIND_TEXTS * 10)
         for i in fixed.index:
             if fix == "posts":
                 fixed.at[i, "posts"] = [
-                    {**p, "text": "Lovely sourdough bake this morning, thanks for the tips!"}
+                    {**p, "text": next(kind)}
                     if is_toxic(p["text"]) else p for p in frame.at[i, "posts"]]
             else:
                 fixed.at[i, "bio"] = "Home baker and bike tourer in Leipzig, growing veg."

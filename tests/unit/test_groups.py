@@ -150,3 +150,10 @@ def test_group_features_find_the_planted_groups_in_the_demo(demo):
     others = out.drop(index=[a for g in truth["groups"] for a in g["account_ids"]])
     # Few others look like a group of ten or more created the same week.
     assert (others["group_week_and_text"] >= 10).mean() < 0.02
+
+
+def test_group_column_names_agree_with_the_frame_contract():
+    from pipeline.frame import GROUP_COLUMNS
+    from pipeline.groups import GROUP_FEATURES
+
+    assert GROUP_COLUMNS == GROUP_FEATURES
