@@ -36,7 +36,8 @@ def _arrow_schema():
 
     from pipeline import tracking
 
-    post = pa.struct([("text", pa.string()), ("kind", pa.string()), ("created_at", pa.string())])
+    post = pa.struct([("text", pa.string()), ("kind", pa.string()), ("created_at", pa.string()),
+                      ("language", pa.string())])  # the platform's tag, as in the MLflow schema
     kinds = {"string": pa.string(), "double": pa.float64(), "datetime": pa.timestamp("us")}
     fields = []
     for spec in tracking.input_schema().inputs:
@@ -67,8 +68,12 @@ def prepare(cfg: Config, sources: list[Source], out: Path, work: Path,
         counts = spool.finish(chunk_size)
         schema = _arrow_schema()
         seq = 0
-        for k in range(math.ceil(counts["accounts"] / chunk_size)):
-            frame = spool.chunk_frame(k, cfg.features.max_posts)
+        n_chunks = math.ceil(counts["accounts"] / chunk_size)
+        # Follower groups count the whole input, as the local engine counts them.
+        groups = score.spool_groups(spool, n_chunks, cfg.features.max_posts,
+                                    work / "groups.parquet")
+        for k in range(n_chunks):
+            frame = score.with_groups(spool.chunk_frame(k, cfg.features.max_posts), groups)
             example = tracking.input_example(frame, n=len(frame))
             table = pa.Table.from_pandas(example, schema=schema, preserve_index=False)
             # The input position, so that the output keeps the input's order.
