@@ -345,6 +345,7 @@ class _Account:
     location: str | None = None
     club: str | None = None          # the topic of an organisation account
     f4f_topic: str | None = None     # follow-for-follow accounts that pose as a hobby account
+    own_language_topic: str | None = None  # a main topic written about in a language she can't read
     bot_kind: str | None = None
     style: _Style = field(default_factory=_Style)
     follower: bool = True            # False: an account she follows that never followed her
@@ -539,7 +540,8 @@ class _World:
         d = self.dice_people
         pool = _topic_pool(topic, lang) if lang in ("en", "de") else None
         if pool is None:
-            acc.bio = d.pick(foreign.POOLS[lang]["bio"])
+            on = foreign.ON_TOPIC[lang].get(topic)
+            acc.bio = d.pick((on or foreign.OFF_TOPIC[lang])["bio"])
         else:
             parts = [d.pick(pool["bio"])]
             life = people.LIFE["de" if lang == "de" else "en"]
@@ -642,12 +644,20 @@ class _World:
         d = self.dice_people
         lang = d.pick(FOREIGN_LANGUAGES)
         acc.topics, acc.topic_weights = ["foreign"], [1.0]
+        bio_topic = "foreign"
         if d.chance(0.15):
             # Bilingual: a few posts in English on a main topic.
             acc.topics.append(d.pick(MAIN_TOPICS))
             acc.topic_weights = [0.8, 0.2]
+        elif d.chance(0.3):
+            # A baker, cyclist or gardener who writes about it in their own language: relevant,
+            # but she cannot read it (relevance across languages and readability part ways).
+            acc.own_language_topic = d.pick(MAIN_TOPICS)
+            acc.topics = ["foreign", acc.own_language_topic]
+            acc.topic_weights = [0.35, 0.65]
+            bio_topic = acc.own_language_topic if d.chance(0.5) else "foreign"
         self._person(acc, lang)
-        self._bio(acc, "foreign", lang)
+        self._bio(acc, bio_topic, lang)
 
     def _profile_private(self, acc: _Account) -> None:
         d = self.dice_people
@@ -857,7 +867,9 @@ class _World:
 
     def _pool_of(self, acc: _Account, topic: str) -> tuple[dict, str]:
         if topic == "foreign":
-            return foreign.POOLS[acc.lang], acc.lang
+            return foreign.OFF_TOPIC[acc.lang], acc.lang
+        if topic == acc.own_language_topic:
+            return foreign.ON_TOPIC[acc.lang][topic], acc.lang
         lang = acc.lang if acc.lang in ("en", "de") else "en"
         return _topic_pool(topic, lang), lang
 

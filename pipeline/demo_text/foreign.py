@@ -3,6 +3,11 @@
 ``POOLS`` maps an ISO 639-1 code to a pool with ``bodies`` (everyday sentences on many topics,
 including bread, bikes and gardens, so that topic and language are separate signals),
 ``openers``, ``closers``, ``questions``, ``replies``, ``hashtags``, ``emoji`` and ``bio``.
+
+The generator's truth must know which of these texts are on the persona's topics: a Spanish post
+about sourdough is relevant to her although she cannot read it. ``OFF_TOPIC[lang]`` is the pool
+without any entry on her topics (what a follower who writes about anything else posts), and
+``ON_TOPIC[lang][topic]`` the pool whose bodies, questions, hashtags and bios are on ``topic``.
 """
 
 # ruff: noqa: E501  (one sentence per line, however long, is easier to read and edit)
@@ -360,3 +365,49 @@ POOLS = {
                 "Biyoloji öğrencisi"],
     },
 }
+
+
+# Positions of the entries on the persona's topics, by pool key and topic. The bodies differ by
+# language; questions, hashtags and bios are at the same places in every language.
+_ON_TOPIC_BODIES = {
+    "es": {"baking": (0, 1, 4, 30), "cycling": (2, 16, 20, 32), "gardening": (3, 13, 19, 35)},
+    "pt": {"baking": (0, 1, 9, 18), "cycling": (2, 16, 20, 26, 30), "gardening": (3, 10, 22)},
+    "fr": {"baking": (0, 1, 9, 12), "cycling": (2, 16, 20, 26, 28), "gardening": (3, 10, 22)},
+    "it": {"baking": (0, 1, 9, 12), "cycling": (2, 16, 20, 26, 28), "gardening": (3, 10, 22)},
+    "ru": {"baking": (0, 1, 9, 12), "cycling": (2, 16, 20, 26, 27), "gardening": (3, 10, 22, 29)},
+    "ja": {"baking": (0, 1, 12), "cycling": (2, 16, 20, 26, 27), "gardening": (3, 10, 22)},
+    "tr": {"baking": (0, 1, 9, 12), "cycling": (2, 16, 20, 26, 27), "gardening": (3, 10, 22)},
+}
+_ON_TOPIC_SHARED = {
+    "questions": {"baking": (0,), "cycling": (), "gardening": ()},
+    "hashtags": {"baking": (0, 1), "cycling": (2,), "gardening": (3,)},
+    "bio": {"baking": (0,), "cycling": (2,), "gardening": (4,)},
+}
+_ON_TOPIC_EXTRA = {("es", "questions", "gardening"): (2,)}  # "¿Vosotros también regáis ...?"
+
+TOPICS = ("baking", "cycling", "gardening")
+
+
+def _positions(lang: str, key: str, topic: str) -> tuple[int, ...]:
+    if key == "bodies":
+        return _ON_TOPIC_BODIES[lang][topic]
+    return _ON_TOPIC_SHARED[key][topic] + _ON_TOPIC_EXTRA.get((lang, key, topic), ())
+
+
+def _split(lang: str) -> tuple[dict, dict[str, dict]]:
+    pool = POOLS[lang]
+    keys = ("bodies", *_ON_TOPIC_SHARED)
+    off = dict(pool)
+    on = {t: dict(pool) for t in TOPICS}
+    for key in keys:
+        taken = {i for t in TOPICS for i in _positions(lang, key, t)}
+        off[key] = [x for i, x in enumerate(pool[key]) if i not in taken]
+        for t in TOPICS:
+            on[t][key] = [pool[key][i] for i in _positions(lang, key, t)]
+    return off, on
+
+
+OFF_TOPIC: dict[str, dict] = {}
+ON_TOPIC: dict[str, dict[str, dict]] = {}
+for _lang in POOLS:
+    OFF_TOPIC[_lang], ON_TOPIC[_lang] = _split(_lang)

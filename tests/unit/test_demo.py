@@ -464,6 +464,35 @@ def test_some_followers_write_about_her_topics_in_german_and_others_in_foreign_l
     assert words.str.contains("brot|sauerteig|rad|garten|tomaten|teig").mean() > 0.3
 
 
+def test_foreign_language_posts_on_her_topics_count_as_relevant_in_the_truth(demo):
+    """A Spanish post about sourdough is on her topic although she cannot read it: the truth
+    marks such followers relevant and unreadable, and never counts an on-topic text as off-topic."""
+    from pipeline.demo_text import foreign
+
+    accounts = demo.truth["accounts"]
+    followers = {a: v for a, v in accounts.items() if v["follower"]}
+    unreadable = {a: v for a, v in followers.items() if v["language"] not in ("en", "de")
+                  and (v["latent"] or {}).get("readable", 1) < 0.5}
+    relevant = [a for a, v in unreadable.items() if v["latent"]["relevance"] >= 0.4]
+    irrelevant = [a for a, v in unreadable.items() if v["latent"]["relevance"] == 0]
+    assert len(relevant) >= 5 and len(irrelevant) >= 5
+    on_topic = {body for lang in foreign.ON_TOPIC for pool in foreign.ON_TOPIC[lang].values()
+                for body in pool["bodies"]}
+    # The off-topic pool really has no on-topic entry, and the on-topic pools are not empty.
+    for lang, pool in foreign.OFF_TOPIC.items():
+        assert not on_topic & set(pool["bodies"]), lang
+        assert all(foreign.ON_TOPIC[lang][t]["bodies"] for t in foreign.TOPICS)
+    posts = demo.tables["posts"]
+    own = posts["kind"].isin(["post", "reply"])
+
+    def has_on_topic(ids):
+        texts = posts.loc[own & posts["account_id"].isin(ids), "text"]
+        return texts.map(lambda t: any(b in t for b in on_topic))
+
+    assert not has_on_topic(irrelevant).any()
+    assert has_on_topic(relevant).mean() > 0.3
+
+
 def test_posts_carry_mastodon_style_language_tags(demo):
     from pipeline.demo import demo_language_tag
 
