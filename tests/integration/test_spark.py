@@ -66,3 +66,19 @@ def test_spark_engine_writes_a_parquet_folder(demo_project, tmp_path):  # noqa: 
     assert out.is_dir() and list(out.glob("part-*.parquet"))
     assert summary.scored == local.scored == 6
     _compare(spark.read_rows(out), scoring.read_scores(tmp_path / "local.csv"))
+
+
+def test_spark_python_workers_run_one_encoder_thread_per_core():
+    """Each worker sees the thread limits (two workers on local[2] must not run 4+ threads)."""
+    import os
+
+    from pipeline import spark as engine
+
+    session = engine.session("local[2]")
+    try:
+        seen = (session.sparkContext.parallelize(range(2), 2)
+                .map(lambda _: (os.environ.get("FOLLOWBACK_ENCODER_THREADS"),
+                                os.environ.get("OMP_NUM_THREADS"))).collect())
+    finally:
+        session.stop()
+    assert seen == [("1", "1"), ("1", "1")]

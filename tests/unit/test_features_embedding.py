@@ -165,3 +165,29 @@ def test_long_work_runs_in_chunks_and_keeps_order():
     assert run_chunked(compute, list(range(25)), 10, "doubling", show_progress=False)[-1] == 48
     assert calls == [25]  # no bar wanted: one call, no chunking overhead
     assert run_chunked(compute, [], 10, "doubling", show_progress=True) == []
+
+
+def test_encoder_threads_come_from_the_environment(monkeypatch):
+    from pipeline.features import embedding
+
+    monkeypatch.delenv(embedding.ENCODER_THREADS_ENV, raising=False)
+    assert embedding.encoder_threads() == embedding.USE_THREADS == 2
+    monkeypatch.setenv(embedding.ENCODER_THREADS_ENV, "1")
+    assert embedding.encoder_threads() == 1
+    monkeypatch.setenv(embedding.ENCODER_THREADS_ENV, "zero")
+    assert embedding.encoder_threads() == 2
+    seen = []
+    monkeypatch.setattr(embedding, "load_use", lambda threads=2: seen.append(threads))
+    monkeypatch.setenv(embedding.ENCODER_THREADS_ENV, "3")
+    embedding.load_encoder("use-multilingual-v3")
+    assert seen == [3]
+
+
+def test_spark_workers_get_one_math_thread_per_task_core():
+    from pipeline import spark
+
+    env = spark.worker_env(spark.TASK_CPUS)
+    assert spark.TASK_CPUS == 1
+    assert env == {"FOLLOWBACK_ENCODER_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert spark.worker_env(4)["FOLLOWBACK_ENCODER_THREADS"] == "4"
