@@ -194,8 +194,8 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
 
     out_path = Path(out_path)
     # The model and its sidecar go in together (pipeline.io.OutputSet).
-    files = io.OutputSet()
-    with io.atomic_path(files.file(out_path)) as tmp:
+    outputs = io.OutputSet()
+    with io.atomic_path(outputs.file(out_path)) as tmp:
         sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     sidecar = {
         "model": out_path.name,
@@ -228,11 +228,12 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
             "profanity_check_on_training_sets": baseline,
             "hatecheck": check,
         },
-        "size_bytes": files.temporary(out_path).stat().st_size,
+        "size_bytes": outputs.temporary(out_path).stat().st_size,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    io.write_text(files.file(out_path.with_suffix(".json")), json.dumps(sidecar, indent=2) + "\n")
-    files.commit()
+    io.write_text(outputs.file(out_path.with_suffix(".json")),
+                  json.dumps(sidecar, indent=2) + "\n")
+    outputs.commit()
     return sidecar
 
 
