@@ -1,4 +1,13 @@
-"""Reading and writing tables safely: atomic writes, the rejects file, and the contract tables."""
+"""Reading and writing tables safely: atomic writes, the rejects file, and the contract tables.
+
+A file is written to a temporary sibling and renamed into place (:func:`atomic_path`). A stage
+that writes several files makes them appear together: :func:`atomic_dir` when they share one
+folder that is the stage's alone (``ingest``), else :class:`OutputSet`, which commits files and
+folders in different folders with a journal beside each target that :func:`recover` finishes or
+drops. Grouping every stage's outputs under one folder would have moved paths that DVC, the
+metrics tools and users know (``metrics/train.json`` beside ``models/followback``), so the
+journal is the price of keeping them. MLflow's tracking store is not covered.
+"""
 
 from __future__ import annotations
 
