@@ -262,8 +262,8 @@ class OutputSet:
     ...     io.write_text(out.file("metrics/featurize.json"), text)
 
     :meth:`file` and :meth:`dir` give a temporary sibling of each target to write; when the
-    block ends without an error, the whole set replaces the old outputs (see the comment above
-    :func:`recover` for how a kill at any moment leaves the old set or the new one). Readers
+    block ends without an error, the whole set replaces the old outputs (the comment at the
+    head of this section says how a kill at any moment leaves the old set or the new one). Readers
     call :func:`recover` on a target first. Targets may live in different folders of one file
     system. A folder target loses the old folder's files that the block does not write.
     """
