@@ -147,10 +147,13 @@ def _read_journal(path: Path) -> dict | None:
         return None
 
 
-def _moves(journal_of: Path, entry: dict) -> list[tuple[Path, Path, bool]]:
-    """The (temporary, target, is_folder) moves a journal names, relative to its folder."""
-    base = journal_of.parent
-    return [(base / tmp, base / target, is_dir) for tmp, target, is_dir in entry["moves"]]
+def _moves(entry: dict) -> list[tuple[Path, Path, bool]]:
+    """The (temporary, target, is_folder) moves a journal names. A target is named by its real
+    folder (a symlinked data folder must not send ``..`` elsewhere) and its own name (a target
+    that is a symlink, as DVC's symlink cache makes it, is replaced, not followed); its
+    temporary lies beside it."""
+    return [(Path(target).parent / tmp, Path(target), is_dir)
+            for tmp, target, is_dir in entry["moves"]]
 
 
 @contextlib.contextmanager
@@ -188,8 +191,7 @@ def _move_in(tmp: Path, target: Path, is_dir: bool) -> None:
 def _finish(targets: list[Path], entries: dict[Path, dict | None]) -> None:
     """Complete or drop the set the journals of ``targets`` describe (lock held)."""
     ident = next(e["id"] for e in entries.values() if e)
-    some = next(t for t, e in entries.items() if e)
-    moves = _moves(some, entries[some])
+    moves = _moves(next(e for e in entries.values() if e))
     committed = all(e is not None and e["id"] == ident for e in entries.values())
     if committed:
         for tmp, target, is_dir in moves:
@@ -223,7 +225,7 @@ def recover(path: str | Path) -> None:
     path = Path(path)
     if _journal(path).exists():
         entry = _read_journal(path)
-        targets = [path] if entry is None else [t for _, t, _ in _moves(path, entry)]
+        targets = [path] if entry is None else [t for _, t, _ in _moves(entry)]
         with _locked(t.parent for t in targets):
             entries = {t: _read_journal(t) for t in targets}
             if any(entries.values()):
@@ -322,12 +324,11 @@ class OutputSet:
                 raise FileNotFoundError(f"nothing was written for {target} (expected {tmp})")
         targets = [t for _, t, _ in self._moves]
         ident = uuid.uuid4().hex
+        entry = {"id": ident, "moves": [
+            [tmp.name, str(Path(os.path.realpath(target.parent)) / target.name), is_dir]
+            for tmp, target, is_dir in self._moves]}
         with _locked(t.parent for t in targets):
             for target in targets:
-                base = target.parent
-                entry = {"id": ident, "moves": [
-                    [os.path.relpath(t, base), os.path.relpath(g, base), d]
-                    for t, g, d in self._moves]}
                 journal = _journal(target)
                 tmp = journal.with_name(f"{journal.name}.{ident}.tmp")
                 tmp.write_text(json.dumps(entry, indent=1) + "\n", encoding="utf-8")

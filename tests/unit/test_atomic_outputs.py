@@ -3,6 +3,7 @@ the whole new one, never a mix."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -126,8 +127,11 @@ def _read_set(root: Path) -> list[str]:
     return [(root / f).read_text() for f in SET_FILES]
 
 
+@pytest.mark.parametrize("linked", [False, True], ids=["plain", "data-folder-symlinked"])
 def test_an_output_set_killed_at_every_step_reads_old_before_its_commit_and_new_after(
-        tmp_path):
+        tmp_path, linked):
+    """``linked``: data/ is a symlink to a folder elsewhere (a data disk), so a journal in it
+    must not find metrics/ through ``data/..``."""
     log = tmp_path / "kinds.log"
     assert _write_set(tmp_path / "probe", "old") == 0
     assert _write_set(tmp_path / "probe", "new", log=log) == 0
@@ -137,6 +141,10 @@ def test_an_output_set_killed_at_every_step_reads_old_before_its_commit_and_new_
     commit = 7
     for n in range(1, len(kinds) + 1):
         root = tmp_path / f"kill-{n}"
+        if linked:
+            (tmp_path / "disk" / f"data-{n}").mkdir(parents=True)
+            root.mkdir()
+            (root / "data").symlink_to(tmp_path / "disk" / f"data-{n}")
         assert _write_set(root, "old") == 0
         assert _write_set(root, "new", kill_after=n) == -9
         expected = "new" if n >= commit else "old"
@@ -178,8 +186,8 @@ def test_recover_waits_for_a_live_writer_instead_of_racing_it(tmp_path):
     io.write_text(tmp_path / "data" / "x.csv", "old")
     fd = os.open(tmp_path / "data", os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)  # as OutputSet.commit holds it
-    io._journal(tmp_path / "data" / "x.csv").write_text(
-        '{"id": "1", "moves": [["missing.csv", "x.csv", false]]}')
+    io._journal(tmp_path / "data" / "x.csv").write_text(json.dumps(
+        {"id": "1", "moves": [["missing.csv", str(tmp_path / "data" / "x.csv"), False]]}))
     done = threading.Event()
     reader = threading.Thread(target=lambda: (io.recover(tmp_path / "data" / "x.csv"),
                                               done.set()))
