@@ -111,6 +111,7 @@ def explicit_decisions(cfg: Config) -> dict[str, bool]:
 
 def tricksters(cfg: Config) -> pd.DataFrame:
     path = Path(cfg.churn.unfollow_out)
+    io.recover(path)
     if not path.is_file():
         raise FollowbackError(f"{path} not found: run `followback churn` (or `dvc repro`) "
                               "first")

@@ -593,8 +593,10 @@ def run(cfg, in_dir: Path | None = None) -> ChurnResult:
     result = detect(snapshots, accounts, allow_list=cfg.user.allow_list,
                     repeat_offender=cfg.churn.repeat_offender,
                     max_gap_days=cfg.churn.max_gap_days)
-    io.write_table(_dated(result.events), cfg.churn.out)
-    io.write_table(_dated(result.unfollow), cfg.churn.unfollow_out)
+    # Both files or neither: an unfollow list beside the events of another run misleads.
+    with io.OutputSet() as out:
+        io.write_table(_dated(result.events), out.file(cfg.churn.out))
+        io.write_table(_dated(result.unfollow), out.file(cfg.churn.unfollow_out))
     return result
 
 

@@ -48,7 +48,7 @@ from pipeline.demo_text import (
     spam,
     toxic,
 )
-from pipeline.io import write_table, write_text
+from pipeline.io import OutputSet, write_table, write_text
 
 PLATFORM = "mastodon"
 MAIN_TOPICS = ("baking", "cycling", "gardening")
@@ -1702,12 +1702,15 @@ def generate(cfg: Config) -> DemoSummary:
     world.churn()
     world.plant_implicit_noise()
     frames = world.frames()
-    for table, name in TABLE_FILES.items():
-        write_table(frames[table], Path(demo.out_dir) / name)
     truth = world.truth()
     truth["groups"] = world.groups_truth()
     text = json.dumps(truth, indent=1, ensure_ascii=False, sort_keys=True)
-    write_text(demo.truth_out, text + "\n")
+    # The export folder and its truth file go in together (pipeline.io.OutputSet).
+    with OutputSet() as out:
+        folder = out.dir(demo.out_dir)
+        for table, name in TABLE_FILES.items():
+            write_table(frames[table], folder / name)
+        write_text(out.file(demo.truth_out), text + "\n")
     followers = [a for a in world.accounts if a.follower]
     decided = [a for a in followers if a.decision]
     return DemoSummary(

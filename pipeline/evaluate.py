@@ -125,9 +125,17 @@ def _diff(a, b):
 
 
 def write_plots(
-    cfg: Config, predictions: pd.DataFrame, importance: dict, metrics: dict
+    cfg: Config, predictions: pd.DataFrame, importance: dict, metrics: dict,
+    out: io.OutputSet | None = None,
 ) -> list[Path]:
-    """ROC, PR, calibration, confusion and importance-by-criterion as DVC plot data and PNGs."""
+    """ROC, PR, calibration, confusion and importance-by-criterion as DVC plot data and PNGs.
+
+    The files go into ``out`` when given (see :func:`write_outputs`), else into a set of their
+    own. Returns the paths they have once committed.
+    """
+    if out is None:
+        with io.OutputSet() as own:
+            return write_plots(cfg, predictions, importance, metrics, own)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,7 +144,6 @@ def write_plots(
     from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
     plots = Path(cfg.evaluate.plots_dir)
-    plots.mkdir(parents=True, exist_ok=True)
     cv = predictions[predictions["split"] == "cv"]
     y, p = cv["y"].to_numpy(), cv["p_model"].to_numpy()
     threshold = metrics["threshold"]
@@ -155,7 +162,7 @@ def write_plots(
     for name, frame in (("roc", roc), ("pr", pr), ("calibration", cal),
                         ("confusion", conf), ("importance", imp)):
         path = plots / f"{name}.csv"
-        io.write_table(frame, path)
+        io.write_table(frame, out.file(path))
         written.append(path)
 
     fig, axes = plt.subplots(2, 3, figsize=(15, 9))
@@ -198,10 +205,30 @@ def write_plots(
     ax.legend()
     fig.tight_layout()
     png = plots / "evaluation.png"
-    fig.savefig(png, dpi=90)
+    with io.atomic_path(out.file(png)) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     written.append(png)
     return written
+
+
+def write_outputs(cfg: Config, predictions: pd.DataFrame, importance: dict,
+                  metrics: dict) -> list[Path]:
+    """The plots, ``evaluation.json`` and ``evaluate.metrics`` as one output set.
+
+    They live in two folders (plots/ and metrics/), and the plots folder is not the stage's
+    alone to replace, so each file is a target of one :class:`pipeline.io.OutputSet`: a run
+    killed at any point leaves every one of them old or every one new.
+    """
+    with io.OutputSet() as out:
+        files = write_plots(cfg, predictions, importance, metrics, out)
+        # The full evaluation (per fold, slices, rules, importance) is a plots-folder file that
+        # the report reads and MLflow keeps; the DVC metrics file holds the few comparable
+        # scores.
+        io.write_text(out.file(details_path(cfg)), json.dumps(metrics, indent=2) + "\n")
+        io.write_text(out.file(cfg.evaluate.metrics),
+                      json.dumps(headline(metrics), indent=2) + "\n")
+    return files
 
 
 def details_path(cfg: Config) -> Path:
@@ -272,6 +299,8 @@ def cli(params: ParamsOption = Path("params.yaml")) -> None:
     from pipeline import train
 
     cfg = load_config(params)
+    for path in (cfg.train.eval_dir, cfg.features.out):
+        io.recover(path)  # finish or drop a commit that a killed train / featurize left
     predictions = pd.read_parquet(train.predictions_path(cfg))
     features = pd.read_parquet(cfg.features.out)
     metrics = evaluate(cfg, predictions, features)
@@ -279,11 +308,7 @@ def cli(params: ParamsOption = Path("params.yaml")) -> None:
     imp_path = train.importance_path(cfg)
     importance = json.loads(imp_path.read_text()) if imp_path.is_file() else {}
     metrics["importance"] = importance
-    files = write_plots(cfg, predictions, importance, metrics)
-    # The full evaluation (per fold, slices, rules, importance) is a plots-folder file that the
-    # report reads and MLflow keeps; the DVC metrics file holds the few comparable scores.
-    io.write_text(details_path(cfg), json.dumps(metrics, indent=2) + "\n")
-    io.write_text(cfg.evaluate.metrics, json.dumps(headline(metrics), indent=2) + "\n")
+    files = write_outputs(cfg, predictions, importance, metrics)
     run_id = log_to_mlflow(cfg, metrics, [cfg.evaluate.metrics, details_path(cfg), *files])
 
     for split in ("cv", "holdout"):

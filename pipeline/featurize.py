@@ -38,8 +38,6 @@ def featurize(cfg: Config) -> tuple[pd.DataFrame, dict]:
          values.reset_index(drop=True)],
         axis=1,
     )
-    io.write_table(out, cfg.features.out)
-
     summary = {
         "n_accounts": int(len(out)),
         "n_features": int(values.shape[1]),
@@ -50,8 +48,11 @@ def featurize(cfg: Config) -> tuple[pd.DataFrame, dict]:
     # DVC metrics hold only numbers worth comparing across experiments; the backend names and
     # cache counters go beside the features (every one would be a column of `dvc exp show`).
     metrics = {k: v for k, v in summary.items() if k in METRIC_KEYS}
-    io.write_text(cfg.features.metrics, json.dumps(metrics, indent=2) + "\n")
-    io.write_text(run_details_path(cfg), json.dumps(summary, indent=2) + "\n")
+    # The table, its details and its metrics go in together (pipeline.io.OutputSet).
+    with io.OutputSet() as files:
+        io.write_table(out, files.file(cfg.features.out))
+        io.write_text(files.file(cfg.features.metrics), json.dumps(metrics, indent=2) + "\n")
+        io.write_text(files.file(run_details_path(cfg)), json.dumps(summary, indent=2) + "\n")
     return out, summary
 
 

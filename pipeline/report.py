@@ -38,6 +38,8 @@ def _resource(name: str) -> str:
 
 
 def _png(path: Path | None) -> str | None:
+    if path is not None:
+        io.recover(path)  # a killed stage's half-done commit is finished or dropped first
     if path is None or not Path(path).is_file():
         return None
     return base64.b64encode(Path(path).read_bytes()).decode("ascii")
@@ -45,6 +47,7 @@ def _png(path: Path | None) -> str | None:
 
 def _json(path: Path) -> dict:
     path = Path(path)
+    io.recover(path)
     if not path.is_file():
         return {}
     try:

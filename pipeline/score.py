@@ -26,7 +26,8 @@ explanation background of a model that carries none (so a resumed run explains a
 same rows) and one part file per
 finished chunk, each written atomically. A run that stops (Ctrl-C, kill) and is started again
 skips the finished chunks; the output is assembled from the parts, streamed into a temporary
-file that is renamed into place only when complete, and the work folder is removed. Values are
+file, and goes in with its rejects file as one :class:`pipeline.io.OutputSet` (both old or
+both new, whenever the run is killed); then the work folder is removed. Values are
 rounded to 4 decimals, so a resumed run writes the same bytes as an uninterrupted one.
 
 CSV output is neutralised: a text cell that a spreadsheet would run as a formula (starting with
@@ -121,6 +122,7 @@ def conform_scores(frame: pd.DataFrame) -> pd.DataFrame:
 def read_scores(path: str | Path) -> pd.DataFrame:
     """A scores file written by ``followback score`` (CSV neutralisation undone)."""
     path = Path(path)
+    io.recover(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `followback score` first")
     suffix = path.suffix.lower()
@@ -722,8 +724,11 @@ def score(
                 bar.advance(task, len(frame))
                 if on_chunk is not None:
                     on_chunk(k)
-        assemble([_part(work, k) for k in range(n_chunks)], out, summary)
-        spool.write_rejects(summary.rejects)
+        # The scores and their rejects go in together (pipeline.io.OutputSet): a run killed
+        # at any point leaves both old or both new, and the parts stay for the next run.
+        with io.OutputSet() as files:
+            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary)
+            spool.write_rejects(files.file(summary.rejects))
     finally:
         spool.close()
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import io
 from pipeline.config import Config, Source
 from pipeline.console import FollowbackError, console, progress
 
@@ -49,7 +50,8 @@ def _arrow_schema():
 
 def prepare(cfg: Config, sources: list[Source], out: Path, work: Path,
             chunk_size: int) -> tuple[Path, dict]:
-    """Validated model input as Parquet files in ``work/input``; rejects beside ``out``."""
+    """Validated model input as Parquet files in ``work/input``; rejects in ``work``, moved
+    beside ``out`` with the scores (:func:`score_spark`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -81,7 +83,7 @@ def prepare(cfg: Config, sources: list[Source], out: Path, work: Path,
                                                       type=pa.int64()))
             seq += len(frame)
             pq.write_table(table, folder / f"part-{k:06d}.parquet")
-        spool.write_rejects(score.rejects_path(out))
+        spool.write_rejects(work / "rejects.csv")
     finally:
         spool.close()
     return folder, counts
@@ -184,13 +186,14 @@ def score_spark(cfg: Config, out: Path, sources: list[Source] | None = None,
                                      snapshots=counts["snapshots"],
                                      chunks=math.ceil(counts["accounts"] / chunk_size))
         files = sorted(parts.glob("part-*.parquet"))
-        if out.suffix.lower() == ".csv":
-            score.assemble(files, out, summary)
-        else:
-            score.assemble(files, work / "count.parquet", summary)
-            if out.exists():
-                shutil.rmtree(out) if out.is_dir() else out.unlink()
-            os.replace(parts, out)
+        # The scores and their rejects go in together, as the local engine's do.
+        with io.OutputSet() as outputs:
+            os.replace(work / "rejects.csv", outputs.file(score.rejects_path(out)))
+            if out.suffix.lower() == ".csv":
+                score.assemble(files, outputs.file(out), summary)
+            else:
+                score.assemble(files, work / "count.parquet", summary)
+                os.replace(parts, outputs.dir(out))  # onto the empty temporary folder
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary.seconds = time.perf_counter() - started

@@ -315,25 +315,25 @@ def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str
     return run.info.run_id, None if version is None else str(version)
 
 
-def save_local(model, data, model_dir: Path, summary: dict, cfg=None) -> None:
-    """Save the model as an MLflow pyfunc folder (a DVC output), replacing the old one whole."""
+def save_local(model, data, model_dir: Path, summary: dict, cfg=None, out=None) -> None:
+    """Save the model as an MLflow pyfunc folder (a DVC output), replacing the old one whole.
+
+    With ``out`` (a :class:`pipeline.io.OutputSet`) the folder goes in with the rest of that
+    set; without, it is a set of its own.
+    """
     import mlflow
 
+    from pipeline import io
     from pipeline.config import Config
 
+    if out is None:
+        with io.OutputSet() as own:
+            return save_local(model, data, model_dir, summary, cfg, out=own)
     cfg = cfg or Config()
-    model_dir = Path(model_dir)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
-    try:
-        target = tmp / "model"
-        mlflow.pyfunc.save_model(str(target), **_pyfunc_kwargs(cfg, model, data, tmp / "src"))
-        (target / "run.json").write_text(json.dumps(summary, indent=2, default=str))
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        os.replace(target, model_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    target = out.dir(model_dir)
+    with tempfile.TemporaryDirectory(prefix="followback-model-") as src:
+        mlflow.pyfunc.save_model(str(target), **_pyfunc_kwargs(cfg, model, data, Path(src)))
+    (target / "run.json").write_text(json.dumps(summary, indent=2, default=str))
 
 
 # --------------------------------------------------------------------------- loading
@@ -354,6 +354,7 @@ def _local_folder(cfg, uri: str) -> Path:
     Downloading copies files only; nothing in them is read as code.
     """
     path = Path(uri)
+    io.recover(path)  # a `train` killed while committing its outputs
     if path.exists():
         return path
     if "://" not in uri and not uri.startswith(("models:/", "runs:/")):

@@ -303,8 +303,6 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
     model = build_model(cfg, data.own_posts, threshold=threshold).fit(data.X, data.y)
     predictions = pd.concat([oof, holdout], ignore_index=True)
     predictions["threshold"] = threshold
-    io.write_table(predictions, predictions_path(cfg))
-    io.write_text(importance_path(cfg), json.dumps(importance, indent=2))
 
     backends = tracking.backends(model)
     summary = {
@@ -326,10 +324,28 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         run_id, version = tracking.log_training(cfg, model, data, summary, importance)
         summary["mlflow_run_id"] = run_id
         summary["model_version"] = version
-    tracking.save_local(model, data, cfg.train.model_dir, summary, cfg)
-    io.write_text(cfg.train.metrics, json.dumps(
-        {k: v for k, v in summary.items() if isinstance(v, int | float)}, indent=2))
+    write_outputs(cfg, model, data, predictions, importance, summary)
     return TrainResult(model, threshold, predictions, importance, run_id, version, summary)
+
+
+def write_outputs(cfg: Config, model, data, predictions: pd.DataFrame, importance: dict,
+                  summary: dict) -> None:
+    """Write the model folder, ``train.eval_dir`` and ``train.metrics`` as one output set.
+
+    The three live in different folders, so no single rename swaps them; they are committed
+    together (:class:`pipeline.io.OutputSet`): a run killed at any point leaves the old model
+    with its old predictions and metrics, or the new ones, never a model beside another run's
+    threshold. The MLflow run (``mlflow.db``) is logged before and is not part of the set.
+    """
+    from pipeline import tracking
+
+    with io.OutputSet() as out:
+        eval_dir = out.dir(cfg.train.eval_dir)
+        io.write_table(predictions, eval_dir / predictions_path(cfg).name)
+        io.write_text(eval_dir / importance_path(cfg).name, json.dumps(importance, indent=2))
+        tracking.save_local(model, data, cfg.train.model_dir, summary, cfg, out=out)
+        io.write_text(out.file(cfg.train.metrics), json.dumps(
+            {k: v for k, v in summary.items() if isinstance(v, int | float)}, indent=2))
 
 
 def _auc(frame: pd.DataFrame) -> float | None:

@@ -631,7 +631,9 @@ def train_bot(
         model.set_params(n_jobs=None)  # it scores inside other stages' parallel work
 
     out_path = Path(out_path)
-    with io.atomic_path(out_path) as tmp:
+    # The model and its sidecar go in together (pipeline.io.OutputSet).
+    outputs = io.OutputSet()
+    with io.atomic_path(outputs.file(out_path)) as tmp:
         # Deflate: tree node arrays shrink about fivefold.
         sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     dropped = [f for f in all_features if f not in features]
@@ -674,7 +676,7 @@ def train_bot(
             "single_source_families": sel["single_source"] if sel else [],
             "model_choice": choice,
         },
-        "size_bytes": out_path.stat().st_size,
+        "size_bytes": outputs.temporary(out_path).stat().st_size,
         "seconds": round(time.perf_counter() - started, 1),
     }
     if hasattr(model, "feature_importances_"):
@@ -682,7 +684,9 @@ def train_bot(
             name: round(float(v), 4) for name, v in sorted(
                 zip(features, model.feature_importances_, strict=True),
                 key=lambda item: -item[1])}
-    io.write_text(out_path.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
+    io.write_text(outputs.file(out_path.with_suffix(".json")),
+                  json.dumps(sidecar, indent=2) + "\n")
+    outputs.commit()
     return sidecar
 
 

@@ -193,7 +193,9 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
     set_cache_dir(model, None)  # a machine's cache folder does not belong in the saved model
 
     out_path = Path(out_path)
-    with io.atomic_path(out_path) as tmp:
+    # The model and its sidecar go in together (pipeline.io.OutputSet).
+    outputs = io.OutputSet()
+    with io.atomic_path(outputs.file(out_path)) as tmp:
         sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     sidecar = {
         "model": out_path.name,
@@ -226,10 +228,12 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
             "profanity_check_on_training_sets": baseline,
             "hatecheck": check,
         },
-        "size_bytes": out_path.stat().st_size,
+        "size_bytes": outputs.temporary(out_path).stat().st_size,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    io.write_text(out_path.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
+    io.write_text(outputs.file(out_path.with_suffix(".json")),
+                  json.dumps(sidecar, indent=2) + "\n")
+    outputs.commit()
     return sidecar
 
 

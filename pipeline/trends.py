@@ -630,9 +630,12 @@ def run(cfg, in_dir: Path | None = None) -> TrendsResult:
                      n_topics=cfg.trends.n_topics,
                      n_permutations=cfg.trends.n_permutations,
                      min_intervals=cfg.trends.min_intervals, seed=cfg.base.seed)
-    io.write_text(cfg.trends.out, json.dumps(_plain(result.to_json()), indent=2,
-                                             ensure_ascii=False) + "\n")
-    plot(result, cfg.trends.plot, title=f"Followers of {cfg.user.handle} over time")
+    # The JSON and its plot go in together (pipeline.io.OutputSet): never one run's verdict
+    # beside another run's picture.
+    with io.OutputSet() as out:
+        io.write_text(out.file(cfg.trends.out), json.dumps(_plain(result.to_json()), indent=2,
+                                                           ensure_ascii=False) + "\n")
+        plot(result, out.file(cfg.trends.plot), title=f"Followers of {cfg.user.handle} over time")
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
+from pipeline import io
 from pipeline.config import Config
 
 # Criterion -> the person's own words for a reason against following back.
@@ -67,6 +68,9 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
     from pipeline.features.toxicity import Toxicity
 
     f = cfg.features
+    for path in (f.bot.model_path, f.toxicity.model_path):
+        if path:  # a model file whose sidecar commit a kill left half done
+            io.recover(path)
     cache_dir = str(cfg.base.cache_dir) if cfg.base.cache_dir else None
     embed = dict(model=f.embed.model, device=f.embed.device, batch_size=f.embed.batch_size,
                  cache_dir=cache_dir)

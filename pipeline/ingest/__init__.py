@@ -313,6 +313,7 @@ def load(sources: list[Source], show_progress: bool = False, missing_ok: bool = 
     skipped: list[tuple[str, str]] = []
     plan = []
     for src in sources:
+        io.recover(src.path)  # e.g. the demo export, if `followback demo` was killed
         if missing_ok and not Path(src.path).exists():
             skipped.append((str(src.path), "does not exist"))
             continue
