@@ -59,7 +59,7 @@ def test_with_groups_keeps_nullable_integer_counts(counted):
 
 
 def test_group_features_are_log1p_of_the_counts_and_named(counted):
-    bot = BotLikeness(reference_time=T0).fit(counted)
+    bot = BotLikeness(reference_time=T0, groups=True).fit(counted)
     names = list(bot.get_feature_names_out())
     assert names[-len(GROUP_COLUMNS) - 1:] == [*GROUP_COLUMNS, GROUP_MISSING]
     out = bot.transform(counted)
@@ -72,7 +72,7 @@ def test_group_features_are_log1p_of_the_counts_and_named(counted):
 
 
 def test_groups_false_leaves_the_output_as_before(counted):
-    with_groups_ = BotLikeness(reference_time=T0).fit(counted)
+    with_groups_ = BotLikeness(reference_time=T0, groups=True).fit(counted)
     without = BotLikeness(reference_time=T0, groups=False).fit(counted)
     names = list(without.get_feature_names_out())
     assert not set(GROUP_COLUMNS) & set(names) and GROUP_MISSING not in names
@@ -82,7 +82,7 @@ def test_groups_false_leaves_the_output_as_before(counted):
 
 
 def test_null_counts_are_missing_not_zero(counted):
-    bot = BotLikeness(reference_time=T0).fit(counted)
+    bot = BotLikeness(reference_time=T0, groups=True).fit(counted)
     uncounted = counted.copy()
     uncounted.loc[[0, 13], GROUP_COLUMNS] = pd.NA
     block = _group_block(bot, uncounted)
@@ -98,7 +98,7 @@ def test_null_counts_are_missing_not_zero(counted):
 def test_a_frame_without_the_count_columns_is_scored_as_not_counted(counted):
     bare = counted.drop(columns=GROUP_COLUMNS)
     for fit_on in (counted, bare):  # fitted with or without the columns
-        bot = BotLikeness(reference_time=T0).fit(fit_on)
+        bot = BotLikeness(reference_time=T0, groups=True).fit(fit_on)
         block = _group_block(bot, bare)
         assert (block[GROUP_MISSING] == 1).all()
         assert (block[GROUP_COLUMNS] == 0).all().all()
@@ -112,7 +112,7 @@ def test_negative_or_unreadable_counts_are_missing():
     counts = group_counts(frame)
     assert np.isnan(counts.loc[0, "group_same_week"])
     assert counts.loc[1, "group_same_week"] == 2.0
-    block = _group_block(BotLikeness(reference_time=T0).fit(frame), frame)
+    block = _group_block(BotLikeness(reference_time=T0, groups=True).fit(frame), frame)
     assert block[GROUP_MISSING].tolist() == [1.0, 0.0, 0.0]
 
 
@@ -120,7 +120,7 @@ def test_negative_or_unreadable_counts_are_missing():
 def test_rows_are_the_same_in_any_chunk_split(counted, cuts):
     """The batch-independence rule: a row's output is a function of that row and its context
     columns, so one account gets the same features alone, in any chunk, in any order."""
-    bot = BotLikeness(reference_time=T0).fit(counted)
+    bot = BotLikeness(reference_time=T0, groups=True).fit(counted)
     whole = bot.transform(counted)
     order = np.random.default_rng(7).permutation(len(counted))
     parts = np.empty_like(whole)
@@ -136,7 +136,7 @@ def test_clone_keeps_the_parameter_and_pickle_round_trips(counted):
 
     bot = BotLikeness(reference_time=T0, groups=False)
     assert clone(bot).get_params()["groups"] is False
-    fitted = BotLikeness(reference_time=T0).fit(counted)
+    fitted = BotLikeness(reference_time=T0, groups=True).fit(counted)
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.transform(counted), fitted.transform(counted))
 
@@ -171,7 +171,8 @@ def test_the_model_warns_on_input_without_counts_and_still_scores(counted):
     y = np.r_[np.zeros(12), np.ones(12)].astype(int)
     pipeline = Pipeline([
         ("features", ColumnTransformer(
-            [("bot", BotLikeness(reference_time=T0), [*BOT_COLUMNS, *GROUP_COLUMNS])])),
+            [("bot", BotLikeness(reference_time=T0, groups=True),
+              [*BOT_COLUMNS, *GROUP_COLUMNS])])),
         ("clf", FixedThresholdClassifier(LogisticRegression(), threshold=0.5,
                                          response_method="predict_proba")),
     ]).fit(counted, y)
