@@ -83,6 +83,9 @@ class LanguageConfig(_Section):
 
 class BotConfig(_Section):
     model_path: Path | None = Path("models/bot_likeness.skops")
+    # The follower-group counts (pipeline.groups) as inputs of the bot criterion
+    # (BotLikeness(groups=...)); false: said in the evidence only.
+    groups: bool = True
     train_sources: list[Source] = Field(default_factory=list)
     n_estimators: int = 300
 

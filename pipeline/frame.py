@@ -22,7 +22,8 @@ from pipeline import schema
 CHURN_COLUMNS = ["times_followed_back", "times_unfollowed_after_followback"]
 # How many of the person's *other* followers look like the account (pipeline.groups): only
 # the whole follower list shows it, so the counts come in as columns computed over all of it
-# (score and explain do), never from whichever accounts share a chunk.
+# (score, explain and load_account_frame for training do), never from whichever accounts
+# share a chunk. The bot criterion reads them (features.bot.groups); null is "not counted".
 GROUP_COLUMNS = [
     "group_same_week", "group_similar_bio", "group_similar_name", "group_similar_posts",
     "group_same_interval", "group_week_and_text", "group_week_and_interval",
@@ -89,7 +90,8 @@ def with_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFram
     frame = frame.copy()
     ids = frame["account_id"].astype(str)
     for col in GROUP_COLUMNS:
-        frame[col] = ids.map(groups[col]).astype("Int64").to_numpy()
+        # A Series, not .to_numpy(): that would hand over an object array and lose Int64.
+        frame[col] = ids.map(groups[col]).astype("Int64")
     return frame
 
 
@@ -142,11 +144,15 @@ def churn_counts_as_of(snapshots: pd.DataFrame, as_of: pd.Series) -> pd.DataFram
 def load_account_frame(
     cfg, tables: dict[str, pd.DataFrame] | None = None, as_of: pd.Series | None = None
 ) -> pd.DataFrame:
-    """The model input frame of every ingested account, with churn counts from the snapshots.
+    """The model input frame of every ingested account, with churn counts from the snapshots
+    and follower-group counts over all of them.
 
     ``tables`` may hold already loaded contract tables (``accounts``, ``posts``, ``snapshots``);
     the rest is read from ``ingest.out_dir``. With ``as_of`` (account_id -> time), churn counts
-    use only the snapshots up to each account's time (see :func:`churn_counts_as_of`).
+    use only the snapshots up to each account's time (see :func:`churn_counts_as_of`). The
+    group counts (:data:`GROUP_COLUMNS`) are computed over every ingested account, as
+    ``followback score`` computes them over its whole input, so that training sees an account
+    in the same context as scoring does (never over only the decided accounts).
     """
     from pipeline import churn, io
 
@@ -161,5 +167,6 @@ def load_account_frame(
             counts = churn_counts_as_of(snapshots, as_of)
         else:
             counts = churn.detect(snapshots).counts
-    return account_frame(tables["accounts"], tables["posts"], counts,
-                         max_posts=cfg.features.max_posts)
+    frame = account_frame(tables["accounts"], tables["posts"], counts,
+                          max_posts=cfg.features.max_posts)
+    return with_groups(frame, follower_groups(frame)) if len(frame) else frame

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,37 @@ class FollowbackModel(mlflow.pyfunc.PythonModel):
         if self.pipeline is None or self.background is None:
             raise FollowbackError("the model has no Pipeline or explanation background loaded")
         frame = input_frame(model_input)
+        self._warn_uncounted(frame)
         margin = (params or {}).get("review_margin")
         margin = float(self.settings.get("review_margin", 0.1) if margin is None else margin)
         rules = RulesConfig(**self.settings.get("rules", {}))
         rows = explain.explain_frame(self.pipeline, frame, self.background, margin,
                                      self.overrides(params), rules=rules)
         return conform(rows)
+
+
+    def _warn_uncounted(self, frame: pd.DataFrame) -> None:
+        """Warn when a model that reads the follower-group counts gets accounts without them.
+
+        They are scored, as "not counted" (``group_counts_missing``), never refused: a caller
+        of ``mlflow models serve`` or of this class may not have the whole follower list.
+        """
+        from pipeline.frame import GROUP_COLUMNS
+
+        bot = _fitted_step(self.pipeline, "bot")
+        if not getattr(bot, "groups", False) or not len(frame):
+            return
+        uncounted = int(frame[GROUP_COLUMNS].isna().any(axis=1).sum())
+        if uncounted:
+            warnings.warn(
+                f"{uncounted} of {len(frame)} accounts come without follower-group counts "
+                f"({', '.join(GROUP_COLUMNS)}): they are scored as not counted. Compute the "
+                "counts over the whole follower list (pipeline.frame.follower_groups and "
+                "with_groups), as `followback score` does.", GroupCountsMissing, stacklevel=3)
+
+
+class GroupCountsMissing(UserWarning):
+    """The model input lacks the follower-group counts the model reads."""
 
 
 def _fitted_step(pipeline, name: str):

@@ -542,7 +542,8 @@ def training_sample(cfg: Config, size: int) -> pd.DataFrame | None:
         return None
     rng = np.random.default_rng(cfg.base.seed)
     pick = np.sort(rng.choice(len(ids), min(size, len(ids)), replace=False))
-    return ingested_frame(cfg, ids[pick].tolist())
+    # In their context, as training saw them: group counts over every ingested account.
+    return with_groups(ingested_frame(cfg, ids[pick].tolist()), ingested_groups(cfg))
 
 
 # --------------------------------------------------------------------------- scoring

@@ -95,6 +95,25 @@ _WORD = re.compile(r"\w+")
 _TRAIN_COMMAND = "followback train-bot"
 # Group likeness (pipeline.groups) is said in the evidence from this many followers on.
 GROUP_MIN_FOLLOWERS = 20
+# With ``groups=True``: set where the follower-group counts are absent or null. Missing is
+# not 0: "no other follower looks like it" and "nobody counted" are different statements.
+GROUP_MISSING = "group_counts_missing"
+
+
+def group_counts(X: pd.DataFrame) -> pd.DataFrame:
+    """The follower-group count columns of ``X`` as floats, NaN where absent or null.
+
+    The counts are context columns (:data:`pipeline.frame.GROUP_COLUMNS`), computed over the
+    whole follower list by whoever builds the frame; this never counts them over ``X`` itself,
+    so a row's features depend on that row alone, whatever else shares its chunk.
+    """
+    from pipeline.frame import GROUP_COLUMNS
+
+    out = pd.DataFrame(index=X.index)
+    for col in GROUP_COLUMNS:
+        out[col] = _floats(X[col]) if col in X.columns else np.nan
+    # A count is of other followers: a negative one is bad input, not a group.
+    return out.where(out >= 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +477,13 @@ class BotLikeness(TransformerMixin, BaseEstimator):
     duplicate_threshold : float, default=0.8
         Two posts are near-duplicates when their word sets (without links, mentions and
         numbers) overlap at least this much (Jaccard index).
+    groups : bool, default=True
+        Add the follower-group counts (:data:`pipeline.frame.GROUP_COLUMNS`, how many of the
+        person's other followers were created the same week, have a near-identical bio, ...)
+        as features, ``log1p`` of each count, and ``group_counts_missing``, 1 where the frame
+        lacks the counts or they are null (the count features are 0 there). The counts are
+        read from the input's columns, never computed over the rows at hand: score, explain
+        and training compute them over the whole follower list (:mod:`pipeline.groups`).
 
     Attributes
     ----------
@@ -491,10 +517,12 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         model_path: str | None = None,
         reference_time: str | datetime | None = None,
         duplicate_threshold: float = 0.8,
+        groups: bool = True,
     ) -> None:
         self.model_path = model_path
         self.reference_time = reference_time
         self.duplicate_threshold = duplicate_threshold
+        self.groups = groups
 
     # The loaded model is a cache, not state: __getstate__ drops it and it reloads on first use.
     @cached_property
@@ -517,6 +545,14 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         missing = [c for c in BOT_COLUMNS if c not in X.columns]
         if missing:
             raise ValueError(f"BotLikeness is missing input columns: {', '.join(missing)}")
+        if self.groups:
+            from pipeline.frame import GROUP_COLUMNS
+
+            absent = [c for c in GROUP_COLUMNS if c not in X.columns]
+            if absent:
+                # Counts nobody computed are missing, and read as such (GROUP_MISSING).
+                X = X.assign(**{c: pd.Series(pd.NA, index=X.index, dtype="Int64")
+                                for c in absent})
         validate_data(self, X, reset=reset, skip_check_array=True)
         return X
 
@@ -554,6 +590,12 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         score = bot_scores(self._bot_model, profile) if self.model_path is not None else None
         return profile, posts, score
 
+    def _group_part(self, X: pd.DataFrame) -> pd.DataFrame:
+        counts = group_counts(X)
+        out = np.log1p(counts.fillna(0.0))
+        out[GROUP_MISSING] = counts.isna().any(axis=1).to_numpy(dtype=float)
+        return out
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Profile and behaviour features, missing indicators and ``bot_score``.
 
@@ -577,6 +619,8 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         missing["last_post_at_missing"] = (
             profile["log_days_since_last_post"].isna().to_numpy(dtype=float))
         parts.append(pd.DataFrame(missing, index=X.index))
+        if self.groups:
+            parts.append(self._group_part(X))
         if score is not None:
             parts.append(pd.DataFrame({"bot_score": score}, index=X.index))
         out = pd.concat(parts, axis=1).to_numpy(dtype=float)
@@ -600,6 +644,10 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         names = [f for f in PROFILE_FEATURES if f not in RATIO_OWNED]
         names += POST_FEATURES
         names += [f"{col}_missing" for col in MISSING_INDICATORS]
+        if self.groups:
+            from pipeline.frame import GROUP_COLUMNS
+
+            names += [*GROUP_COLUMNS, GROUP_MISSING]
         if self.model_path is not None:
             names.append("bot_score")
         return np.asarray(names, dtype=object)

@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from pipeline import io
 from pipeline.config import Config
+from pipeline.frame import GROUP_COLUMNS
 
 # Criterion -> the person's own words for a reason against following back.
 CRITERIA: dict[str, str] = {
@@ -75,9 +76,12 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
     embed = dict(model=f.embed.model, device=f.embed.device, batch_size=f.embed.batch_size,
                  cache_dir=cache_dir)
     bot_model = str(f.bot.model_path) if f.bot.model_path else None
+    # The follower-group counts come in as context columns, computed over the whole follower
+    # list (pipeline.frame.follower_groups), and only the bot criterion reads them.
+    bot_columns = [*BOT_COLUMNS, *GROUP_COLUMNS] if f.bot.groups else BOT_COLUMNS
     return ColumnTransformer(
         [
-            ("bot", BotLikeness(model_path=bot_model), BOT_COLUMNS),
+            ("bot", BotLikeness(model_path=bot_model, groups=f.bot.groups), bot_columns),
             ("ratio", FollowRatio(), RATIO_COLUMNS),
             ("bio", BioEmbedding(n_components=f.embed.n_components, **embed), "bio"),
             ("language", Readability(languages=list(cfg.user.languages),

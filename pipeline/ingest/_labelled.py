@@ -13,6 +13,7 @@ stays missing, never a guessed value. Rows that cannot be read become rejects wi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,64 @@ def build(name: str, platform: str, rows: list[dict[str, Any]], labels: list[int
     return LabelledSet(name=name, platform=platform, accounts=frame,
                        labels=np.asarray(labels, dtype=int), observed_at=observed_at,
                        files=files, rejects=rejects)
+
+
+@dataclass
+class Record:
+    """One record of a labelled file: where it is, its cells, or why it could not be read.
+
+    ``raw`` is the record as text for the rejects file; None where it is made from the cells
+    only if the record is rejected (``raw_of`` of :func:`read_files`).
+    """
+
+    where: str
+    cells: Any = None
+    error: str | None = None
+    raw: str | None = None
+
+
+# A row parser: (row, label) or (row, label, observed_at) from one record's cells.
+Parser = Callable[[Any], tuple]
+
+
+def read_files(name: str, platform: str, paths: Iterable[Path],
+               records: Callable[[Path], Iterator[Record]], parse: Parser,
+               raw_of: Callable[[Any], str]) -> LabelledSet:
+    """The labelled set of ``paths``: each record parsed, or kept aside as a reject.
+
+    The one reading loop of the labelled readers. ``records(path)`` yields a file's records;
+    ``parse`` turns a record's cells into its row and label (and, where the source says when
+    the account was observed, that time) or raises :class:`RowError`. A row without an
+    ``account_id`` gets ``<file stem>:<where>``. Each file's rows read and accounts kept go into
+    its provenance entry.
+    """
+    rows: list[dict[str, Any]] = []
+    labels: list[int] = []
+    observed: list[Any] = []
+    rejects: list[Reject] = []
+    files: list[dict[str, Any]] = []
+    for path in paths:
+        before, read_rows = len(rows), 0
+        for record in records(path):
+            read_rows += 1
+            error = record.error
+            if error is None:
+                try:
+                    row, y, *seen = parse(record.cells)
+                except RowError as exc:
+                    error = str(exc)
+            if error is not None:
+                raw = record.raw if record.raw is not None else raw_of(record.cells)
+                rejects.append(Reject(str(path), record.where, "accounts", error, raw))
+                continue
+            if "account_id" not in row:
+                row = {"account_id": f"{path.stem}:{record.where}", **row}
+            rows.append(row)
+            labels.append(y)
+            observed.append(seen[0] if seen else None)
+        files.append(file_entry(path, read_rows, len(rows) - before))
+    timed = any(o is not None for o in observed)
+    return build(name, platform, rows, labels, files, rejects, observed if timed else None)
 
 
 def file_entry(path: Path, rows_read: int, kept: int) -> dict[str, Any]:

@@ -14,19 +14,19 @@ by class). There is no name, avatar, URL, likes or listed count: those features 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.ingest._common import open_text, truncate
 from pipeline.ingest._labelled import (
     LabelledSet,
+    Record,
     RowError,
-    build,
     count,
-    file_entry,
     label,
+    read_files,
 )
-from pipeline.schema import Reject
 
 NAME = "caverlee-2011"
 PLATFORM = "twitter"
@@ -68,32 +68,21 @@ def _row(cells: dict[str, str]) -> tuple[dict, int, datetime]:
     return row, label(cells, "label"), collected
 
 
+def _records(path: Path) -> Iterator[Record]:
+    with open_text(path) as fh:
+        for line, fields in enumerate(csv.reader(fh), start=1):
+            if not fields:
+                continue
+            raw = truncate(",".join(fields))
+            if len(fields) != len(COLUMNS):
+                yield Record(f"line {line}", error=f"expected {len(COLUMNS)} fields, got "
+                             f"{len(fields)}", raw=raw)
+            else:
+                yield Record(f"line {line}", dict(zip(COLUMNS, fields, strict=True)), raw=raw)
+
+
 def read(folder: Path) -> LabelledSet:
     """Both files of ``folder`` as one labelled set; unreadable rows become rejects."""
     folder = Path(folder)
-    rows, labels, observed, rejects, files = [], [], [], [], []
-    for name in FILES:
-        path = folder / name
-        before = len(rows)
-        read_rows = 0
-        with open_text(path) as fh:
-            for line, fields in enumerate(csv.reader(fh), start=1):
-                if not fields:
-                    continue
-                read_rows += 1
-                raw = truncate(",".join(fields))
-                if len(fields) != len(COLUMNS):
-                    rejects.append(Reject(str(path), f"line {line}", "accounts",
-                                          f"expected {len(COLUMNS)} fields, got {len(fields)}",
-                                          raw))
-                    continue
-                try:
-                    row, y, collected = _row(dict(zip(COLUMNS, fields, strict=True)))
-                except RowError as exc:
-                    rejects.append(Reject(str(path), f"line {line}", "accounts", str(exc), raw))
-                    continue
-                rows.append(row)
-                labels.append(y)
-                observed.append(collected)
-        files.append(file_entry(path, read_rows, len(rows) - before))
-    return build(NAME, PLATFORM, rows, labels, files, rejects, observed)
+    return read_files(NAME, PLATFORM, [folder / name for name in FILES], _records, _row,
+                      lambda cells: truncate(",".join(cells.values())))

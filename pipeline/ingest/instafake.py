@@ -13,6 +13,7 @@ its file stands for one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,13 @@ import numpy as np
 from pipeline.ingest._common import iter_json, to_raw, unwrap
 from pipeline.ingest._labelled import (
     LabelledSet,
+    Record,
     RowError,
-    build,
     count,
-    file_entry,
     flag,
     label,
+    read_files,
 )
-from pipeline.schema import Reject
 
 NAME = "instafake-2019"
 PLATFORM = "instagram"
@@ -61,28 +61,17 @@ def _row(obj: object) -> tuple[dict, int]:
     return row, label(obj, "isFake")
 
 
+def _records(path: Path) -> Iterator[Record]:
+    for item in iter_json(path):
+        if item.error:
+            yield Record(item.location, error=item.error, raw=item.raw)
+            continue
+        for where, obj in unwrap(item, ()):
+            yield Record(where, obj)
+
+
 def read(folder: Path) -> LabelledSet:
     """Both files of ``folder`` as one labelled set; unusable records become rejects."""
     folder = Path(folder)
-    rows, labels, rejects, files = [], [], [], []
-    for name in FILES:
-        path = folder / name
-        before, read_rows = len(rows), 0
-        for item in iter_json(path):
-            if item.error:
-                read_rows += 1
-                rejects.append(Reject(str(path), item.location, "accounts", item.error,
-                                      item.raw))
-                continue
-            for where, obj in unwrap(item, ()):
-                read_rows += 1
-                try:
-                    row, y = _row(obj)
-                except RowError as exc:
-                    rejects.append(Reject(str(path), where, "accounts", str(exc),
-                                          to_raw(obj)))
-                    continue
-                rows.append({"account_id": f"{path.stem}:{where}", **row})
-                labels.append(y)
-        files.append(file_entry(path, read_rows, len(rows) - before))
-    return build(NAME, PLATFORM, rows, labels, files, rejects)
+    return read_files(NAME, PLATFORM, [folder / name for name in FILES], _records, _row,
+                      to_raw)

@@ -14,20 +14,19 @@ are kept out: they describe a name the other sources do not describe alike. Rows
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.ingest._common import iter_csv
 from pipeline.ingest._labelled import (
     LabelledSet,
-    RowError,
-    build,
+    Record,
     count,
-    file_entry,
     flag,
     label,
+    read_files,
     share,
 )
-from pipeline.schema import Reject
 
 NAME = "instagram-kaggle"
 PLATFORM = "instagram"
@@ -58,35 +57,26 @@ def _row(cells: dict[str, str]) -> tuple[dict, int]:
     return row, label(cells, "fake")
 
 
-def read(folder: Path) -> LabelledSet:
-    """Both files of ``folder`` as one labelled set; unreadable rows become rejects."""
+def _records(path: Path) -> Iterator[Record]:
     from pipeline.console import FollowbackError
     from pipeline.ingest._common import csv_header
 
+    missing = [c for c in REQUIRED if c not in csv_header(path)]
+    if missing:
+        raise FollowbackError(f"{path}: not the Instagram Kaggle layout, its header lacks "
+                              f"{', '.join(missing)}")
+    for csv_row in iter_csv(path):
+        where = f"line {csv_row.line}"
+        if csv_row.error:
+            yield Record(where, error=csv_row.error, raw=csv_row.raw)
+        else:
+            yield Record(where, csv_row.cells)
+
+
+def read(folder: Path) -> LabelledSet:
+    """Both files of ``folder`` (test.csv where there is one) as one labelled set;
+    unreadable rows become rejects."""
     folder = Path(folder)
-    rows, labels, rejects, files = [], [], [], []
-    for name in FILES:
-        path = folder / name
-        if not path.is_file():
-            continue
-        missing = [c for c in REQUIRED if c not in csv_header(path)]
-        if missing:
-            raise FollowbackError(f"{path}: not the Instagram Kaggle layout, its header lacks "
-                                  f"{', '.join(missing)}")
-        before, read_rows = len(rows), 0
-        for csv_row in iter_csv(path):
-            read_rows += 1
-            where = f"line {csv_row.line}"
-            if csv_row.error:
-                rejects.append(Reject(str(path), where, "accounts", csv_row.error, csv_row.raw))
-                continue
-            try:
-                row, y = _row(csv_row.cells)
-            except RowError as exc:
-                rejects.append(Reject(str(path), where, "accounts", str(exc),
-                                      ",".join(csv_row.cells.values())))
-                continue
-            rows.append({"account_id": f"{path.stem}:{where}", **row})
-            labels.append(y)
-        files.append(file_entry(path, read_rows, len(rows) - before))
-    return build(NAME, PLATFORM, rows, labels, files, rejects)
+    paths = [folder / name for name in FILES if (folder / name).is_file()]
+    return read_files(NAME, PLATFORM, paths, _records, _row,
+                      lambda cells: ",".join(cells.values()))

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import load_config
+from pipeline.frame import follower_groups, with_groups
 from tests.integration.conftest import invoke
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,9 @@ def model_and_frame(cfg):
     model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
     accounts = pd.read_parquet(cfg.ingest.out_dir / "accounts.parquet")
     frame = score.ingested_frame(cfg, accounts["account_id"].astype(str).tolist())
+    # The follower-group counts are context columns over the whole list (as score gives
+    # them); what must not depend on the chunk is everything computed from them.
+    frame = with_groups(frame, follower_groups(frame))
     return model.pipeline, frame.reset_index(drop=True)
 
 
@@ -64,7 +68,9 @@ def test_chunk_size_does_not_change_the_scores_and_explain_agrees(cfg, cli_runne
     scores = score.read_scores(small).set_index("handle")
     model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
     for handle in scores.index[:: max(1, len(scores) // 12)]:
-        # What `followback explain HANDLE` computes: the model's predict on one account.
-        frame = score.ingested_account(cfg, handle).reset_index(drop=True)
+        # What `followback explain HANDLE` computes: the model's predict on one account,
+        # with its follower-group counts over every ingested account.
+        frame = with_groups(score.ingested_account(cfg, handle),
+                            score.ingested_groups(cfg)).reset_index(drop=True)
         row = model.predict(None, frame, params=pyfunc.params_of(cfg)).iloc[0]
         assert round(float(row["probability"]), 4) == scores.loc[handle, "probability"], handle

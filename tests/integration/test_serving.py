@@ -58,12 +58,20 @@ def moved_model(demo_project, tmp_path):  # noqa: F811
     return copy, empty
 
 
+def _in_context(cfg, ids: list[str]) -> pd.DataFrame:
+    """The accounts with their follower-group counts over every ingested one, as score
+    computes them (the counts travel as optional double columns of the serving input)."""
+    from pipeline.frame import with_groups
+
+    return with_groups(scoring.ingested_frame(cfg, ids), scoring.ingested_groups(cfg))
+
+
 def _serving_input(cfg, ids: list[str]) -> str:
     from mlflow.models import convert_input_example_to_serving_input
 
     from pipeline import pyfunc, tracking
 
-    frame = tracking.input_example(scoring.ingested_frame(cfg, ids), n=len(ids))
+    frame = tracking.input_example(_in_context(cfg, ids), n=len(ids))
     body = json.loads(convert_input_example_to_serving_input(frame))
     body["params"] = pyfunc.params_of(cfg)
     return json.dumps(body)
@@ -75,7 +83,7 @@ def test_mlflow_loads_the_moved_folder_and_predicts_the_score_rows(demo_project,
 
     copy, empty = moved_model
     ids = scoring.read_scores(demo_scores)["account_id"].head(5).tolist()
-    frame = scoring.ingested_frame(demo_project.cfg, ids)
+    frame = _in_context(demo_project.cfg, ids)
     monkeypatch.chdir(empty)
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
     from pipeline import pyfunc, tracking

@@ -321,18 +321,19 @@ def test_evidence_says_the_follower_group_an_account_belongs_to():
 
 
 def test_clone_set_params_and_fit_transform_equals_transform(pair):
-    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW)
+    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW, groups=False)
     copy = clone(bot)
     assert copy.get_params() == {"model_path": None, "reference_time": NOW,
-                                 "duplicate_threshold": 0.7}
-    copy.set_params(duplicate_threshold=0.9)
-    assert copy.duplicate_threshold == 0.9
+                                 "duplicate_threshold": 0.7, "groups": False}
+    copy.set_params(duplicate_threshold=0.9, groups=True)
+    assert copy.duplicate_threshold == 0.9 and copy.groups is True
     fitted = clone(bot).fit(pair)
     np.testing.assert_allclose(fitted.transform(pair), clone(bot).fit_transform(pair))
 
 
 def test_output_width_equals_feature_names(pair, shipped_model_path):
-    for bot in (BotLikeness(), BotLikeness(model_path=shipped_model_path)):
+    for bot in (BotLikeness(), BotLikeness(groups=False), BotLikeness(groups=True),
+                BotLikeness(model_path=shipped_model_path)):
         out = bot.fit(pair).transform(pair)
         names = bot.get_feature_names_out()
         assert out.shape == (2, len(names))
