@@ -282,10 +282,13 @@ def _export_dir(path: str, backend: str, cache_dir: str | os.PathLike | None) ->
 def _slug(path: str) -> str:
     """A readable folder name for the model: the packaged model's package name, else the
     folder's or hub name's last part."""
-    from pipeline.features.embedding import PACKAGED_MODEL, model_identity
+    from pipeline.features.embedding import PACKAGED_MODEL, resolve_model_path
 
-    if f":{PACKAGED_MODEL}==" in model_identity(path):
-        return PACKAGED_MODEL
+    try:
+        if path == resolve_model_path(PACKAGED_MODEL):
+            return PACKAGED_MODEL
+    except Exception:  # the package is not installed: not the packaged model
+        pass
     name = Path(str(path).rstrip("/")).name or "model"
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
