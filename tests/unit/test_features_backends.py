@@ -240,3 +240,18 @@ def test_use_transformer_records_numpy(export_cache):
     est = BioEmbedding(backend="auto", cache_dir=str(export_cache), show_progress=False)
     est.fit(pd.Series(["Sauerteig und Fahrräder"], name="bio"))
     assert est.backend_ == "numpy" and est.backend_note_ == "numpy only, backend n/a"
+
+
+def test_a_model_fitted_with_an_exported_backend_requires_its_runtime():
+    from types import SimpleNamespace
+
+    from pipeline import tracking
+
+    def model(backend):
+        return SimpleNamespace(named_transformers_={"bio": SimpleNamespace(backend_=backend)})
+
+    with_ov = tracking.pip_requirements(model("openvino"))
+    assert f"openvino=={backends.version('openvino')}" in with_ov
+    assert not any(r.startswith("openvino==") for r in tracking.pip_requirements(model("bf16")))
+    assert f"onnxruntime=={backends.version('onnxruntime')}" in tracking.pip_requirements(
+        model("onnx-int8"))
