@@ -577,16 +577,15 @@ def resolve(path: str, requested: str, device: str = "cpu", cache_dir: str | Non
     """The backend that runs for ``requested``.
 
     ``auto`` probes (once per machine, see :func:`probe`). An explicit backend that cannot run
-    falls back to torch with a warning naming both, unless ``strict`` (a fitted model's
-    backend: its features were computed with it, so another one must not stand in): then
-    :class:`~pipeline.features.embedding.ModelUnavailableError`.
+    falls back to torch with a warning naming both (which loads it to find out), unless
+    ``strict`` (a fitted model's backend: its features were computed with it, so another one
+    must not stand in): then it is taken as is, loaded only when a text needs it, and a
+    failure to load is an error (:func:`pipeline.features.embedding.load_encoder`).
     """
-    from pipeline.features.embedding import ModelUnavailableError
-
     if requested not in CHOICES:
         raise ValueError(f"backend must be one of {', '.join(CHOICES)}, got {requested!r}")
-    if requested == "torch":
-        return Resolved("torch", requested)
+    if requested == "torch" or (strict and requested != "auto"):
+        return Resolved(requested, requested)
     if requested == "auto":
         result = probe(path, device, cache_dir)
         return Resolved(result.chosen, requested, result.describe())
@@ -594,11 +593,6 @@ def resolve(path: str, requested: str, device: str = "cpu", cache_dir: str | Non
         load(path, requested, device, cache_dir)
         return Resolved(requested, requested)
     except BackendUnavailable as exc:
-        if strict:
-            raise ModelUnavailableError(
-                f"the model was fitted with embedding backend {requested!r}, which cannot run "
-                f"here ({exc}); install it (pip install 'followback[fast]') or retrain with "
-                "another features.embed.backend") from exc
         note = f"{requested} could not run ({exc}); torch ran instead"
         logger.warning("embedding backend: %s", note)
         return Resolved("torch", requested, note)

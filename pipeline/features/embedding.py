@@ -226,7 +226,12 @@ def load_encoder(name: str | os.PathLike, device: str = "cpu", backend: str = "t
     try:
         return runtimes.load(path, backend, device, _cache_key(cache_dir))
     except runtimes.BackendUnavailable as exc:
-        raise ModelUnavailableError(f"embedding backend {backend!r}: {exc}") from exc
+        # Reached for a fitted model's backend (no fallback: its features were computed with
+        # it) or when a backend that resolved fine fails later.
+        raise ModelUnavailableError(
+            f"embedding backend {backend!r} cannot run here ({exc}); a model fitted with it "
+            "embeds with it only: install it (pip install 'followback[fast]') or retrain with "
+            "another features.embed.backend") from exc
 
 
 def _cache_key(cache_dir: str | os.PathLike | None) -> str | None:

@@ -99,10 +99,14 @@ def test_a_backend_that_cannot_run_falls_back_to_torch_naming_both(monkeypatch, 
     assert "torch ran instead" in resolved.describe()
 
 
-def test_a_fitted_backend_that_cannot_run_fails_instead_of_standing_in(monkeypatch):
+def test_a_fitted_backend_that_cannot_run_fails_instead_of_standing_in(monkeypatch, tmp_path):
     monkeypatch.setattr(backends, "load", _fail("openvino"))
-    with pytest.raises(ModelUnavailableError, match="fitted with embedding backend 'openvino'"):
-        resolve_backend(PACKAGED_MODEL, "openvino", strict=True)
+    fitted = TextEmbedder(PACKAGED_MODEL, cache_dir=tmp_path, backend="openvino",
+                          require_backend=True, show_progress=False)
+    assert fitted.resolved.backend == "openvino"  # taken as fitted, nothing loaded yet
+    with pytest.raises(ModelUnavailableError, match="'openvino' cannot run here") as info:
+        fitted.encode(["a text that is not cached"])
+    assert "a model fitted with it embeds with it only" in str(info.value)
 
 
 def test_the_probe_is_remembered_in_the_cache_folder(tmp_path, monkeypatch):
