@@ -477,15 +477,18 @@ class EmbedderParamsMixin:
         and keep it as ``backend_`` (with ``backend_note_``: the run's description of it)."""
         self.__dict__.pop("backend_", None)
         embedder = self._embedder()
-        resolved = embedder.resolved
+        resolved = getattr(embedder, "resolved", None)
+        if resolved is None:  # a stand-in encoder (tests): nothing to resolve
+            resolved = runtimes.Resolved(self._requested_backend()[0], "stand-in")
         self.backend_ = resolved.backend
         self.backend_note_ = resolved.describe()
         # The embedder that resolved it serves the fitted transformer too (same backend, same
         # cache counters), under the fitted key.
-        backend, strict = self._requested_backend()
-        key = (*self.__dict__["_text_embedder"][0][:5], backend, strict)
-        embedder.require_backend = True
-        self.__dict__["_text_embedder"] = (key, embedder)
+        held = self.__dict__.get("_text_embedder")
+        if held is not None and held[1] is embedder:
+            backend, strict = self._requested_backend()
+            embedder.require_backend = True
+            self.__dict__["_text_embedder"] = ((*held[0][:5], backend, strict), embedder)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # type: ignore[misc]
