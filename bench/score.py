@@ -271,8 +271,13 @@ def fresh_caches(model, cache: Path, exports: Path) -> None:
     for step in features.named_transformers_.values():
         if hasattr(step, "cache_dir"):
             step.cache_dir = str(cache)
-            for held in ("_text_embedder", "_cache", "cache"):
+            # Held encoders and caches keep the folder they were opened with (the toxicity
+            # model's encoder among them): drop them, then load the toxicity model again
+            # here, untimed, so that every run starts from an empty cache for every text model.
+            for held in ("_text_embedder", "_scorer_held", "_cache_held", "_identifier_held"):
                 step.__dict__.pop(held, None)
+            if hasattr(step, "_scorer"):
+                step._scorer()
 
 
 def backend_rates(cfg, model, folder: Path, work: Path, args) -> None:

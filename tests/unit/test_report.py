@@ -157,9 +157,10 @@ def test_implicit_decisions_are_named_on_the_page_and_why_they_are_noise(project
     assert "implicit ones" not in report.build(project, scores)
 
 
-def test_the_backends_that_computed_the_features_are_named(project):
+def test_the_backends_that_computed_the_features_are_named(project, tmp_path):
     from pipeline.featurize import run_details_path
 
+    project.features.out = tmp_path / "data" / "features.parquet"
     html = report.build(project, scoring.read_scores(project.score.out))
     assert 'id="backends"' not in html  # no featurize run yet: nothing to name
     path = run_details_path(project)
