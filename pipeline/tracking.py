@@ -61,6 +61,8 @@ def backends(model) -> dict[str, str]:
         from pipeline.features.embedding import describe_model
 
         out["embedding"] = describe_model(bio.get_params()["model"])
+        # Which runtime computed the embeddings; models fitted before backends: torch.
+        out["embedding_backend"] = str(getattr(bio, "backend_note_", "torch"))
     tox = steps.get("toxicity")
     if tox is not None:
         out["toxicity"] = str(getattr(tox, "backend_", "unknown"))
@@ -80,11 +82,13 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def pip_requirements() -> list[str]:
+def pip_requirements(model=None) -> list[str]:
     """The followback package's own dependencies, pinned to the versions installed here.
 
     The package itself travels as ``code_paths`` (it is not on PyPI), so a served model needs
-    these and MLflow; tools that scoring never imports are left out.
+    these and MLflow; tools that scoring never imports are left out. With ``model`` (the fitted
+    Pipeline), the runtime of its embedding backend (openvino, onnxruntime) is added: the
+    model embeds with that backend and no other.
     """
     from packaging.requirements import Requirement
 
@@ -98,6 +102,12 @@ def pip_requirements() -> list[str]:
         version = _version(req.name)
         out.append(f"{req.name}=={version}" if version != "unknown" else str(req))
     out.append(f"mlflow=={_version('mlflow')}")
+    if model is not None:
+        from pipeline.features.backends import requirements_of
+
+        features = model.named_steps["features"] if hasattr(model, "named_steps") else model
+        for step in getattr(features, "named_transformers_", {}).values():
+            out.extend(requirements_of(str(getattr(step, "backend_", "torch"))))
     return sorted(set(out))
 
 
@@ -274,7 +284,7 @@ def _pyfunc_kwargs(cfg, model, data, folder: Path) -> dict:
     return dict(python_model=_model_code(folder), artifacts=artifacts,
                 code_paths=_code_paths(Path(folder) / "code"),
                 signature=signature(loaded, example, cfg), input_example=example,
-                pip_requirements=pip_requirements())
+                pip_requirements=pip_requirements(model))
 
 
 def log_training(cfg, model, data, summary: dict, importance: dict) -> tuple[str, str | None]:

@@ -602,7 +602,8 @@ def embed(texts: list[str], cfg) -> np.ndarray:
 
     embed_cfg = cfg.features.embed
     embedder = TextEmbedder(model=embed_cfg.model, device=embed_cfg.device,
-                            batch_size=embed_cfg.batch_size, cache_dir=cfg.base.cache_dir)
+                            batch_size=embed_cfg.batch_size, cache_dir=cfg.base.cache_dir,
+                            backend=embed_cfg.backend)
     return np.asarray(embedder.encode(texts))
 
 

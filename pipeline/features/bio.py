@@ -88,11 +88,19 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
     cache_dir : str or None, default=None
         Folder of the shared text cache; None disables caching.
     show_progress : bool, default=True
+    backend : {"torch", "bf16", "openvino", "onnx-int8", "auto"}, default="torch"
+        How a sentence-transformers model runs (:mod:`pipeline.features.backends`); the
+        packaged USE is numpy only and records ``"numpy"``. Resolved in ``fit``.
 
     Attributes
     ----------
     model_path_ : str
         Where the model loads from (the packaged folder, a local folder or a hub name).
+    backend_ : str
+        The backend that ran in ``fit`` (``auto`` resolved, or torch after a fallback);
+        ``transform`` uses this one or fails, never another.
+    backend_note_ : str
+        The backend as the run's backends name it (why it was chosen, what fell back).
     embedding_dim_ : int
         Width of the model's embeddings.
     pca_ : PCA or None
@@ -125,6 +133,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         batch_size: int = 64,
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool = True,
+        backend: str = "torch",
     ) -> None:
         self.model = model
         self.n_components = n_components
@@ -132,6 +141,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.show_progress = show_progress
+        self.backend = backend
 
     def _bios(self, X: Any) -> list[str | None]:
         return [text_or_none(v) for v in column_values(X, "bio")]
@@ -153,6 +163,7 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
             raise ValueError(
                 f"n_components must be a positive integer or None, got {self.n_components!r}"
             )
+        self._resolve_backend()
         self.model_path_ = self._embedder().model_path
         present, emb = self._embed_present(bios)
         self.embedding_dim_ = emb.shape[1] if len(emb) else self._embedder().dimension

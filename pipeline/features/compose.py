@@ -74,7 +74,7 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
             io.recover(path)
     cache_dir = str(cfg.base.cache_dir) if cfg.base.cache_dir else None
     embed = dict(model=f.embed.model, device=f.embed.device, batch_size=f.embed.batch_size,
-                 cache_dir=cache_dir)
+                 cache_dir=cache_dir, backend=f.embed.backend)
     bot_model = str(f.bot.model_path) if f.bot.model_path else None
     # The follower-group counts come in as context columns, computed over the whole follower
     # list (pipeline.frame.follower_groups), and only the bot criterion reads them.

