@@ -316,12 +316,22 @@ def evidence(model, frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- verdicts
 
 
+def review_band(threshold: float, margin: float) -> tuple[float, float]:
+    """The probabilities ``[low, high)`` that get ``review``: ``margin`` either side of the
+    threshold, but never more than half the room on a side, so that ``skip`` and ``follow
+    back`` both stay possible. A small model's F1-best threshold can be 0.1 or lower; a plain
+    0.1 margin would then send every account below it to review and none to skip."""
+    low = threshold - min(margin, threshold / 2)
+    high = threshold + min(margin, (1 - threshold) / 2)
+    return low, high
+
+
 def verdict(probability: np.ndarray | float, threshold: float, margin: float) -> np.ndarray:
-    """``follow back`` at or above threshold + margin, ``skip`` below threshold - margin,
+    """``follow back`` at or above the review band (:func:`review_band`), ``skip`` below it,
     else ``review``."""
     p = np.asarray(probability, dtype=float)
-    return np.where(p >= threshold + margin, FOLLOW,
-                    np.where(p < threshold - margin, SKIP, REVIEW))
+    low, high = review_band(threshold, margin)
+    return np.where(p >= high, FOLLOW, np.where(p < low, SKIP, REVIEW))
 
 
 def _norm(value: str) -> str:

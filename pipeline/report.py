@@ -27,6 +27,7 @@ import typer
 from pipeline import io
 from pipeline.config import Config, load_config
 from pipeline.console import ParamsOption, console
+from pipeline.explain import review_band
 
 VERDICT_CLASS = {"follow back": "follow", "review": "review", "skip": "skip"}
 
@@ -223,7 +224,8 @@ def build(cfg: Config, scores: pd.DataFrame) -> str:
         backends=backends,
         model=_model_identity(cfg),
         threshold=threshold,
-        review_margin=cfg.train.threshold.review_margin,
+        review_band=(None if threshold is None else
+                     review_band(threshold, cfg.train.threshold.review_margin)),
         implicit_after_days=f"{cfg.decisions.implicit_after_days:g}",
         evaluation_png=_png(Path(cfg.evaluate.plots_dir) / "evaluation.png"),
         followers_png=_png(cfg.trends.plot),

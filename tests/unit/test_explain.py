@@ -156,6 +156,17 @@ def test_verdict_bands_around_the_threshold():
                                                      FOLLOW]
 
 
+def test_a_low_threshold_still_leaves_room_to_skip():
+    # A small model's F1-best threshold was 0.099 (the test demo): with a plain 0.1 margin
+    # nothing could be skipped (threshold - margin < 0) and 116 of 203 accounts went to review.
+    p = np.array([0.0, 0.04, 0.06, 0.15, 0.2, 0.3, 0.9, 0.97])
+    assert explain.verdict(p, 0.099, 0.1).tolist() == [SKIP, SKIP, REVIEW, REVIEW, FOLLOW,
+                                                       FOLLOW, FOLLOW, FOLLOW]
+    assert explain.review_band(0.099, 0.1) == pytest.approx((0.0495, 0.199))
+    assert explain.review_band(0.9, 0.1) == pytest.approx((0.8, 0.95))
+    assert explain.review_band(0.5, 0.1) == pytest.approx((0.4, 0.6))
+
+
 @pytest.mark.parametrize("handle, account_id, expected", [
     ("Alice", "1", explain.ALLOW), ("@alice", "9", explain.ALLOW), ("bob", "42", explain.NEVER),
     ("carol", "2", ""), (None, "42", explain.NEVER),
