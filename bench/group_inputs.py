@@ -27,24 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.config import Config, relocate  # noqa: E402
+from implicit import make_config  # noqa: E402  (bench/implicit.py)
 
-
-def make_config(work: Path, n_followers: int | None, seed: int | None) -> Config:
-    params = relocate(yaml.safe_load((REPO / "params.yaml").read_text()), work)
-    params["base"]["cache_dir"] = str(REPO / "data" / "cache")
-    params["features"]["bot"]["model_path"] = str(REPO / "models" / "bot_likeness.skops")
-    params["ingest"]["sources"] = [{"path": str(work / "data/raw/demo"), "format": "auto"}]
-    if n_followers:
-        params["demo"]["n_followers"] = n_followers
-    if seed is not None:
-        params["demo"]["seed"] = seed
-    return Config.model_validate(params)
+from pipeline.config import Config  # noqa: E402
 
 
 def with_groups_setting(cfg: Config, groups: bool) -> Config:
