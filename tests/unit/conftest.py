@@ -163,3 +163,21 @@ def tiny_detoxify(tmp_path_factory) -> TinyDetoxify:
         checkpoint,
     )
     return TinyDetoxify(checkpoint, base, tuple(JIGSAW_CLASSES))
+
+
+def follower_group_rows(t0):
+    """Rows of 24 followers: a bio-template network of 12 created in one week before ``t0``
+    (ids f0..f11), and 12 unrelated people (p0..p11), as dicts in the ingest schema."""
+    import pandas as pd
+
+    farm = [{"account_id": f"f{i}", "handle": f"anna{i}", "following_count": 4000,
+             "followers_count": 3, "bio": f"Crypto signals {i * 7}% | DM for the VIP group",
+             "created_at": t0 - pd.Timedelta(days=10, hours=i)} for i in range(12)]
+    bios = ["Sourdough and rye in Leipzig", "Bike touring along the Elbe", "Balcony tomatoes",
+            "Jazz piano teacher", "Chess club Wednesdays", "Two cats and a garden",
+            "River photography", "Night trains across Europe", "Film critic, slow cinema",
+            "Reading Russian novels", "Maps and old atlases", "Tea from Darjeeling"]
+    people = [{"account_id": f"p{i}", "handle": f"person{i}", "following_count": 200,
+               "bio": bio, "created_at": t0 - pd.Timedelta(days=300 * (i + 1))}
+              for i, bio in enumerate(bios)]
+    return farm + people

@@ -32,6 +32,7 @@ from pipeline.features.bot import (
 )
 from pipeline.frame import account_frame
 from tests.conftest import sample_research
+from tests.unit.conftest import follower_group_rows
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "models" / "bot_likeness.skops"
@@ -295,17 +296,7 @@ def test_evidence_names_duplicates_reposts_and_platform_flag():
 
 def test_evidence_says_the_follower_group_an_account_belongs_to():
     t0 = pd.Timestamp("2024-05-01T00:00:00Z")
-    farm = [{"account_id": f"f{i}", "handle": f"anna{i}", "following_count": 4000,
-             "followers_count": 3, "bio": f"Crypto signals {i * 7}% | DM for the VIP group",
-             "created_at": t0 - pd.Timedelta(days=10, hours=i)} for i in range(12)]
-    bios = ["Sourdough and rye in Leipzig", "Bike touring along the Elbe", "Balcony tomatoes",
-            "Jazz piano teacher", "Chess club Wednesdays", "Two cats and a garden",
-            "River photography", "Night trains across Europe", "Film critic, slow cinema",
-            "Reading Russian novels", "Maps and old atlases", "Tea from Darjeeling"]
-    people = [{"account_id": f"p{i}", "handle": f"person{i}", "following_count": 200,
-               "bio": bio, "created_at": t0 - pd.Timedelta(days=300 * (i + 1))}
-              for i, bio in enumerate(bios)]
-    X = _frame(farm + people)
+    X = _frame(follower_group_rows(t0))
     evidence = BotLikeness(reference_time=t0).fit(X).evidence(X)
     text = evidence["evidence"].iloc[0]
     assert text.startswith("account 10 days old; follows 4,000 (400 a day); no posts seen; "

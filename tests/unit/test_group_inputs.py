@@ -17,23 +17,14 @@ from sklearn.base import clone
 
 from pipeline.features.bot import GROUP_MISSING, BotLikeness, group_counts
 from pipeline.frame import GROUP_COLUMNS, INPUT_COLUMNS, account_frame, follower_groups, with_groups
+from tests.unit.conftest import follower_group_rows
 
 T0 = pd.Timestamp("2024-05-01T00:00:00Z")
 
 
 def _followers() -> pd.DataFrame:
     """A bio-template network of 12 created in one week, and 12 unrelated people."""
-    farm = [{"account_id": f"f{i}", "handle": f"anna{i}", "following_count": 4000,
-             "followers_count": 3, "bio": f"Crypto signals {i * 7}% | DM for the VIP group",
-             "created_at": T0 - pd.Timedelta(days=10, hours=i)} for i in range(12)]
-    bios = ["Sourdough and rye in Leipzig", "Bike touring along the Elbe", "Balcony tomatoes",
-            "Jazz piano teacher", "Chess club Wednesdays", "Two cats and a garden",
-            "River photography", "Night trains across Europe", "Film critic, slow cinema",
-            "Reading Russian novels", "Maps and old atlases", "Tea from Darjeeling"]
-    people = [{"account_id": f"p{i}", "handle": f"person{i}", "following_count": 200,
-               "bio": bio, "created_at": T0 - pd.Timedelta(days=300 * (i + 1))}
-              for i, bio in enumerate(bios)]
-    rows = [{"platform": "mastodon", **a} for a in farm + people]
+    rows = [{"platform": "mastodon", **a} for a in follower_group_rows(T0)]
     return account_frame(pd.DataFrame(rows))
 
 
