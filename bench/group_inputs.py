@@ -20,7 +20,6 @@ Every data path goes under ``--work``; the feature cache is the repository's ``d
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -31,7 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from implicit import make_config  # noqa: E402  (bench/implicit.py)
+from implicit import demo_parser, make_config  # noqa: E402  (bench/implicit.py)
 
 from pipeline.config import Config  # noqa: E402
 
@@ -86,13 +85,7 @@ def measure(cfg: Config, truth: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/followback-bench-groups"))
-    parser.add_argument("--n-followers", type=int, default=None,
-                        help="demo size (default: demo.n_followers of params.yaml)")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    args = parser.parse_args()
+    args = demo_parser(__doc__, Path("/tmp/followback-bench-groups")).parse_args()
 
     cfg = make_config(args.work.resolve(), args.n_followers, args.seed)
     build(cfg)

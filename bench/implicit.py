@@ -145,14 +145,20 @@ def holdout_aucs(cfg: Config, tables: dict[str, pd.DataFrame], implicit: pd.Data
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/followback-bench-implicit"))
+def demo_parser(doc: str, work: Path) -> argparse.ArgumentParser:
+    """The options of a bench that generates the demo in a work folder (this one and
+    bench/group_inputs.py)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, default=work)
     parser.add_argument("--n-followers", type=int, default=None,
                         help="demo size (default: demo.n_followers of params.yaml)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = demo_parser(__doc__, Path("/tmp/followback-bench-implicit")).parse_args()
     from pipeline.decisions import implicit_decisions
 
     cfg = make_config(args.work.resolve(), args.n_followers, args.seed)
