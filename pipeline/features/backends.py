@@ -372,6 +372,19 @@ def _openvino_export(st: Any, target: Path) -> None:
     (target / "inputs.json").write_text(json.dumps(inputs))
 
 
+def _load_exported(path: str, device: str, cache_dir: str | os.PathLike | None, backend: str,
+                   export, runner) -> ExportedEncoder:
+    """The model's tokenizer and pooling from sentence-transformers around an exported
+    transformer: ``export(st, folder)`` writes it once into the cache folder, ``runner(folder)``
+    returns the function that maps the tokenizer's arrays to token embeddings."""
+    from pipeline.features.embedding import load_sentence_transformer
+
+    st = load_sentence_transformer(path, device)
+    folder = _exported(path, backend, cache_dir, lambda t: export(st, t))
+    inputs = json.loads((folder / "inputs.json").read_text())
+    return ExportedEncoder(st, runner(folder), inputs, backend)
+
+
 def _load_onnx(path: str, device: str, cache_dir: str | os.PathLike | None) -> ExportedEncoder:
     try:
         import onnx  # noqa: F401  (quantization needs it)
@@ -379,17 +392,16 @@ def _load_onnx(path: str, device: str, cache_dir: str | os.PathLike | None) -> E
     except ImportError as exc:
         raise BackendUnavailable(f"onnx-int8 needs onnxruntime and onnx "
                                  f"(pip install 'followback[fast]'): {exc}") from exc
-    from pipeline.features.embedding import load_sentence_transformer
 
-    st = load_sentence_transformer(path, device)
-    folder = _exported(path, "onnx-int8", cache_dir, lambda t: _onnx_export(st, t))
-    inputs = json.loads((folder / "inputs.json").read_text())
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads()
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(folder / "model_int8.onnx"), options,
-                                   providers=["CPUExecutionProvider"])
-    return ExportedEncoder(st, lambda arrays: session.run(None, arrays)[0], inputs, "onnx-int8")
+    def runner(folder: Path):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads()
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(folder / "model_int8.onnx"), options,
+                                       providers=["CPUExecutionProvider"])
+        return lambda arrays: session.run(None, arrays)[0]
+
+    return _load_exported(path, device, cache_dir, "onnx-int8", _onnx_export, runner)
 
 
 def _load_openvino(path: str, device: str,
@@ -399,15 +411,14 @@ def _load_openvino(path: str, device: str,
     except ImportError as exc:
         raise BackendUnavailable(f"openvino needs the openvino package "
                                  f"(pip install 'followback[fast]'): {exc}") from exc
-    from pipeline.features.embedding import load_sentence_transformer
 
-    st = load_sentence_transformer(path, device)
-    folder = _exported(path, "openvino", cache_dir, lambda t: _openvino_export(st, t))
-    inputs = json.loads((folder / "inputs.json").read_text())
-    compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", {
-        "INFERENCE_NUM_THREADS": threads(), "PERFORMANCE_HINT": "LATENCY"})
-    request = compiled.create_infer_request()
-    return ExportedEncoder(st, lambda arrays: request.infer(arrays)[0], inputs, "openvino")
+    def runner(folder: Path):
+        compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", {
+            "INFERENCE_NUM_THREADS": threads(), "PERFORMANCE_HINT": "LATENCY"})
+        request = compiled.create_infer_request()
+        return lambda arrays: request.infer(arrays)[0]
+
+    return _load_exported(path, device, cache_dir, "openvino", _openvino_export, runner)
 
 
 @functools.lru_cache(maxsize=8)
