@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/group_value.py --sizes 10000 100000
 	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/language.py
+	$(BIN)/python bench/toxicity_heads.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
