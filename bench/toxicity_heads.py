@@ -71,6 +71,7 @@ def heads(data: pd.DataFrame, hc: pd.DataFrame, cache_dir: str, seed: int) -> No
     H = np.asarray(clean_texts(hc["text"]), dtype=object)
     yh = hc["label"].to_numpy()
     lang = data["language"].to_numpy()
+    folds = splits(data, seed)
     rows, scores = [], {}
     for name, features, C, target in (
         ("shipped: offensive, emb+chars C=4", "embeddings+chars", 4.0, "label"),
@@ -81,7 +82,7 @@ def heads(data: pd.DataFrame, hc: pd.DataFrame, cache_dir: str, seed: int) -> No
         t0 = time.perf_counter()
         y = data[target].to_numpy()
         oof = np.zeros(len(y))
-        for tr, te in splits(data, seed):
+        for tr, te in folds:
             model = build_toxicity_model(features, C, cache_dir=cache_dir, seed=seed)
             oof[te] = model.fit(X[tr], y[tr]).predict_proba(X[te])[:, 1]
         model = build_toxicity_model(features, C, cache_dir=cache_dir, seed=seed).fit(X, y)
