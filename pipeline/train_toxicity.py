@@ -7,16 +7,25 @@ cannot be had offline). Trains on public labelled tweets from ``../shared/data/t
 - OLID 2019 (OffensEval sub-task A): 13,240 English tweets, ``OFF`` / ``NOT``;
 - GermEval 2018 (coarse task): 5,009 German tweets, ``OFFENSE`` / ``OTHER``.
 
-Candidates (:func:`pipeline.features.toxicity_model.build_toxicity_model`: multilingual USE
-embeddings, hashed character n-grams, both; logistic regression at a few strengths) are compared
-by stratified k-fold cross-validation on both sets together; the one with the best mean of the
-English and German ROC-AUC is refitted on everything and saved with skops, beside a JSON sidecar
-with the data files and their SHA-256, the command, the versions and the metrics:
+The model has two heads (:class:`pipeline.features.toxicity_model.ToxicityHeads`), each trained
+on its own target from the same texts:
 
-- per language and candidate: cross-validated ROC-AUC and macro-F1 (at 0.5);
-- HateCheck (English functional tests of hate speech, never trained on): ROC-AUC of the saved
-  model and of alt-profanity-check on the same texts, and per functionality the share each
-  gets right at 0.5 (which kinds of hate, or of non-hate such as counter-speech, it misses).
+- ``toxicity``: offensive or not (OLID sub-task A ``OFF``, GermEval coarse ``OFFENSE``);
+- ``identity_attack``: offensive and aimed at a group or social identity (OLID sub-task B
+  ``TIN`` with sub-task C ``GRP``; GermEval fine ``ABUSE``, which its guidelines define as
+  degrading a person for belonging to a group). Hate speech is this, not swearing.
+
+For each head, candidates (:func:`pipeline.features.toxicity_model.build_toxicity_model`:
+multilingual USE embeddings, hashed character n-grams, both; logistic regression at a few
+strengths) are compared by stratified k-fold cross-validation on both sets together, on that
+head's own target; the one with the best mean of the English and German ROC-AUC is refitted on
+everything. The model is saved with skops, beside a JSON sidecar with the data files and their
+SHA-256, the command, the versions and the metrics:
+
+- per head, language and candidate: cross-validated ROC-AUC and macro-F1 (at 0.5);
+- HateCheck (English functional tests of hate speech, never trained on): ROC-AUC of each head,
+  of their product and of alt-profanity-check on the same texts, and per functionality the share
+  each gets right at 0.5 (which kinds of hate, or of non-hate such as counter-speech, it misses).
 """
 
 from __future__ import annotations
@@ -47,21 +56,29 @@ CANDIDATES = (
     ("embeddings + char n-grams, C=1", "embeddings+chars", 1.0),
     ("embeddings + char n-grams, C=4", "embeddings+chars", 4.0),
 )
+# The heads: (label in the saved model, column of the training frame, what it means).
+HEADS = (
+    ("toxicity", "label", "offensive (OLID OFF / GermEval OFFENSE)"),
+    ("identity_attack", "attack", "offensive and aimed at a group or identity "
+     "(OLID TIN+GRP / GermEval ABUSE)"),
+)
 THRESHOLD = 0.5
 
 
 def read_olid(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=str)
-    if not {"tweet", "subtask_a"} <= set(frame.columns):
-        raise FollowbackError(f"{path}: expected OLID columns tweet and subtask_a, got "
-                              f"{list(frame.columns)}")
+    if not {"tweet", "subtask_a", "subtask_b", "subtask_c"} <= set(frame.columns):
+        raise FollowbackError(f"{path}: expected OLID columns tweet, subtask_a, subtask_b and "
+                              f"subtask_c, got {list(frame.columns)}")
     bad = ~frame["subtask_a"].isin(["OFF", "NOT"])
     if bad.any():
         line = int(np.flatnonzero(bad)[0]) + 2
         raise FollowbackError(f"{path}, line {line}: subtask_a must be OFF or NOT, got "
                               f"{frame['subtask_a'][bad].iloc[0]!r}")
+    # Sub-task B: targeted insult (TIN) or untargeted; C: at an individual, a group or other.
+    attack = (frame["subtask_b"] == "TIN") & (frame["subtask_c"] == "GRP")
     return pd.DataFrame({"text": frame["tweet"], "label": (frame["subtask_a"] == "OFF")
-                         .astype(int), "language": "en"})
+                         .astype(int), "attack": attack.astype(int), "language": "en"})
 
 
 def read_germeval(path: Path) -> pd.DataFrame:
@@ -70,11 +87,13 @@ def read_germeval(path: Path) -> pd.DataFrame:
         for n, fields in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
             if not fields:
                 continue
-            if len(fields) != 3 or fields[1] not in ("OFFENSE", "OTHER"):
-                raise FollowbackError(f"{path}, line {n}: expected text, OFFENSE|OTHER, fine "
-                                      f"label separated by tabs, got {fields[:3]!r}")
+            if (len(fields) != 3 or fields[1] not in ("OFFENSE", "OTHER")
+                    or fields[2] not in ("ABUSE", "INSULT", "PROFANITY", "OTHER")):
+                raise FollowbackError(f"{path}, line {n}: expected text, OFFENSE|OTHER, "
+                                      "ABUSE|INSULT|PROFANITY|OTHER separated by tabs, got "
+                                      f"{fields[:3]!r}")
             rows.append({"text": fields[0], "label": int(fields[1] == "OFFENSE"),
-                         "language": "de"})
+                         "attack": int(fields[2] == "ABUSE"), "language": "de"})
     return pd.DataFrame(rows)
 
 
@@ -108,15 +127,17 @@ def profanity_scores(texts: list[str]) -> np.ndarray:
 
 
 def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | None,
-                   candidates=CANDIDATES) -> dict[str, dict]:
-    """Out-of-fold ROC-AUC and macro-F1 per language for each candidate."""
+                   candidates=CANDIDATES, target: str = "label") -> dict[str, dict]:
+    """Out-of-fold ROC-AUC and macro-F1 per language for each candidate, on column ``target``.
+
+    The folds are stratified by language and the main label, the same for every head."""
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
     from pipeline.features.toxicity_model import build_toxicity_model, clean_texts
 
     X = np.asarray(clean_texts(data["text"]), dtype=object)
-    y = data["label"].to_numpy()
+    y = data[target].to_numpy()
     strata = data["language"] + data["label"].astype(str)
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, strata))
     out = {}
@@ -133,22 +154,31 @@ def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | N
 
 
 def hatecheck_report(model, hatecheck: pd.DataFrame) -> dict:
-    """ROC-AUC on HateCheck and per functionality the share right at 0.5, for the model and
-    for alt-profanity-check on the same texts."""
-    from pipeline.features.toxicity_model import predict_toxicity
+    """ROC-AUC on HateCheck and per functionality the share right at 0.5, for the model's main
+    score (``roc_auc``, ``model_right``), its identity-attack head where it has one, the product
+    of the two, and alt-profanity-check on the same texts."""
+    from pipeline.features.toxicity_model import model_labels, predict_scores
 
     y = hatecheck["label"].to_numpy()
-    ours = predict_toxicity(model, hatecheck["text"].tolist())
+    scores = predict_scores(model, hatecheck["text"].tolist())
+    labels = model_labels(model)
+    ours = scores[:, 0]
+    attack = scores[:, labels.index("identity_attack")] if "identity_attack" in labels else None
     prof = profanity_scores(hatecheck["text"].tolist())
     per = {}
     for func, idx in hatecheck.groupby("functionality", sort=False).indices.items():
         right = lambda s, i=idx: float(np.mean((s[i] >= THRESHOLD) == (y[i] == 1)))  # noqa: E731
         per[func] = {"n": int(len(idx)), "gold": "hateful" if y[idx].mean() >= 0.5
-                     else "non-hateful", "model_right": round(right(ours), 3),
-                     "profanity_check_right": round(right(prof), 3)}
-    return {"n": int(len(y)), "hateful": int(y.sum()),
-            "roc_auc": _auc(y, ours), "profanity_check_roc_auc": _auc(y, prof),
-            "by_functionality": per}
+                     else "non-hateful", "model_right": round(right(ours), 3)}
+        if attack is not None:
+            per[func]["identity_attack_right"] = round(right(attack), 3)
+        per[func]["profanity_check_right"] = round(right(prof), 3)
+    out = {"n": int(len(y)), "hateful": int(y.sum()), "roc_auc": _auc(y, ours)}
+    if attack is not None:
+        out["identity_attack_roc_auc"] = _auc(y, attack)
+        out["product_roc_auc"] = _auc(y, ours * attack)
+    out.update({"profanity_check_roc_auc": _auc(y, prof), "by_functionality": per})
+    return out
 
 
 def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, seed: int = 42,
@@ -161,6 +191,7 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
 
     from pipeline.features.embedding import DEFAULT_MODEL, describe_model
     from pipeline.features.toxicity_model import (
+        ToxicityHeads,
         build_toxicity_model,
         clean_texts,
         set_cache_dir,
@@ -179,16 +210,24 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
                      ignore_index=True)
     hatecheck = read_hatecheck(files["hatecheck"])
 
-    cv = cross_validate(data, folds, seed, cache_dir, candidates)
-    best = max(cv, key=lambda n: ((cv[n]["en"]["roc_auc"] or 0) + (cv[n]["de"]["roc_auc"] or 0)))
+    cvs, chosen = {}, {}
+    for label, target, _ in HEADS:
+        cv = cvs[label] = cross_validate(data, folds, seed, cache_dir, candidates, target)
+        chosen[label] = max(cv, key=lambda n, cv=cv: ((cv[n]["en"]["roc_auc"] or 0)
+                                                      + (cv[n]["de"]["roc_auc"] or 0)))
+    cv, best = cvs["toxicity"], chosen["toxicity"]
     prof = profanity_scores(clean_texts(data["text"]))
     baseline = {lang: _metrics(data["label"].to_numpy()[(data["language"] == lang).to_numpy()],
                                prof[(data["language"] == lang).to_numpy()])
                 for lang in ("en", "de")}
 
-    model = build_toxicity_model(cv[best]["features"], cv[best]["C"], cache_dir=cache_dir,
-                                 seed=seed)
-    model.fit(np.asarray(clean_texts(data["text"]), dtype=object), data["label"].to_numpy())
+    model = ToxicityHeads([
+        (label, build_toxicity_model(cvs[label][chosen[label]]["features"],
+                                     cvs[label][chosen[label]]["C"], cache_dir=cache_dir,
+                                     seed=seed))
+        for label, _, _ in HEADS])
+    model.fit(np.asarray(clean_texts(data["text"]), dtype=object),
+              data[[target for _, target, _ in HEADS]].to_numpy())
     check = hatecheck_report(model, hatecheck)
     set_cache_dir(model, None)  # a machine's cache folder does not belong in the saved model
 
@@ -201,13 +240,16 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
         "model": out_path.name,
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "estimator": "Pipeline(FeatureUnion(" + cv[best]["features"] + "), LogisticRegression)",
+        "estimator": "ToxicityHeads(" + ", ".join(
+            f"{label}: Pipeline(FeatureUnion({cvs[label][chosen[label]]['features']}), "
+            "LogisticRegression)" for label, _, _ in HEADS) + ")",
         "chosen": best,
+        "heads": {label: {"target": meaning, "chosen": chosen[label]}
+                  for label, _, meaning in HEADS},
         "encoder": describe_model(DEFAULT_MODEL),
         "input": "texts cleaned by pipeline.features.toxicity_model.clean_text",
-        "output": "probability that a text is offensive (OLID OFF / GermEval OFFENSE)",
-        "labels": {"0": "not offensive (OLID NOT, GermEval OTHER)",
-                   "1": "offensive (OLID OFF, GermEval OFFENSE)"},
+        "output": "per text and head, the probability of its target: "
+                  + "; ".join(f"{label}: {meaning}" for label, _, meaning in HEADS),
         "data": [
             {"file": _relative(path, root), "role": "train" if name != "hatecheck"
              else "test only", "rows": int(len(data[data["language"] == lang]))
@@ -224,7 +266,8 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
                      "python": platform.python_version()},
         "metrics": {
             "threshold": THRESHOLD,
-            "cross_validation": {"folds": folds, "seed": seed, "candidates": cv},
+            "cross_validation": {"folds": folds, "seed": seed, "candidates": cv,
+                                 "identity_attack_candidates": cvs["identity_attack"]},
             "profanity_check_on_training_sets": baseline,
             "hatecheck": check,
         },
@@ -285,7 +328,7 @@ def cli(
     with console.status("training the toxicity model (cross-validation, HateCheck)"):
         sidecar = train_toxicity(data_dir, out, folds=folds, seed=seed, cache_dir=cache_dir,
                                  command=command, root=root)
-    console.print(summary_table(sidecar["metrics"], sidecar["chosen"]))
+    console.print(summary_table(sidecar["metrics"], sidecar["chosen"], sidecar.get("heads")))
     console.print(f"[green]wrote[/] {out} ({sidecar['size_bytes'] / 1e6:.1f} MB) and "
                   f"{Path(out).with_suffix('.json')} in {sidecar['seconds']:.0f} s",
                   highlight=False)
@@ -297,24 +340,35 @@ def _rel(path: Path, root: Path) -> str:
     return _relative(path, root)
 
 
-def summary_table(metrics: dict, chosen: str):
-    """Per candidate and language: ROC-AUC and macro-F1; then profanity-check and HateCheck."""
+def summary_table(metrics: dict, chosen: str, heads_chosen: dict[str, str] | None = None):
+    """Per head, candidate and language: ROC-AUC and macro-F1 (each head on its own target);
+    then profanity-check; HateCheck for the chosen candidates."""
+    heads_chosen = {k: v["chosen"] for k, v in (heads_chosen or {}).items()}
     from rich.table import Table
 
     table = Table(title="followback train-toxicity", caption=(
-        f"{metrics['cross_validation']['folds']}-fold CV on OLID (en) and GermEval 2018 (de); "
-        f"macro-F1 at {THRESHOLD}; HateCheck never trained on"))
+        f"{metrics['cross_validation']['folds']}-fold CV on OLID (en) and GermEval 2018 (de), "
+        f"each head on its own target; macro-F1 at {THRESHOLD}; HateCheck never trained on"))
     for col in ("model", "en ROC-AUC", "en macro-F1", "de ROC-AUC", "de macro-F1",
                 "HateCheck ROC-AUC"):
         table.add_column(col, justify="left" if col == "model" else "right")
     def f(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.3f}"
 
-    for name, m in metrics["cross_validation"]["candidates"].items():
-        table.add_row(name + (" (chosen)" if name == chosen else ""),
-                      f(m["en"]["roc_auc"]), f(m["en"]["macro_f1"]),
-                      f(m["de"]["roc_auc"]), f(m["de"]["macro_f1"]),
-                      f(metrics["hatecheck"]["roc_auc"]) if name == chosen else "")
+    cv, check = metrics["cross_validation"], metrics["hatecheck"]
+    for head, key, auc_key, best in (
+        ("offensive", "candidates", "roc_auc", chosen),
+        ("identity attack", "identity_attack_candidates", "identity_attack_roc_auc",
+         heads_chosen.get("identity_attack")),
+    ):
+        for name, m in cv.get(key, {}).items():
+            table.add_row(f"{head}: {name}" + (" (chosen)" if name == best else ""),
+                          f(m["en"]["roc_auc"]), f(m["en"]["macro_f1"]),
+                          f(m["de"]["roc_auc"]), f(m["de"]["macro_f1"]),
+                          f(check.get(auc_key)) if name == best else "")
+    if "product_roc_auc" in check:
+        table.add_row("offensive x identity attack", "", "", "", "",
+                      f(check["product_roc_auc"]))
     base = metrics["profanity_check_on_training_sets"]
     table.add_row("alt-profanity-check (not trained here)", f(base["en"]["roc_auc"]),
                   f(base["en"]["macro_f1"]), f(base["de"]["roc_auc"]), f(base["de"]["macro_f1"]),

@@ -10,13 +10,15 @@ Three backends:
   cache), through Detoxify's own ``get_model_and_tokenizer``, and never downloads anything.
 - **trained** (``models/toxicity.skops``, made by ``followback train-toxicity``): a logistic
   regression on multilingual USE embeddings and character n-grams, trained on English (OLID)
-  and German (GermEval 2018) offensive tweets; one score per text, the probability that it is
-  offensive, output under the ``toxicity`` label (see :mod:`pipeline.train_toxicity`).
+  and German (GermEval 2018) offensive tweets; two scores per text: the probability that it is
+  offensive (the ``toxicity`` label) and that it attacks a group or identity
+  (``identity_attack``, Detoxify's name; see :mod:`pipeline.train_toxicity`). A model saved
+  before that second head gives ``toxicity`` only.
 - **profanity-check** (``alt-profanity-check``): a scikit-learn model shipped inside the PyPI
   package, so it always works offline; English only. It gives one score per text: the
   probability that the text is offensive (profane or abusive). That score is output under the
-  ``toxicity`` label; Detoxify's other labels are *not* output for the one-score backends
-  (zeros would claim "no threat" where nothing was measured).
+  ``toxicity`` label; labels a backend does not score are *not* output (zeros would claim "no
+  threat" where nothing was measured).
 
 ``backend="auto"`` tries Detoxify and, when it cannot load, falls back to the trained model,
 and to profanity-check when that file is missing too, with a logged warning giving the reason.
@@ -187,7 +189,11 @@ def load_detoxify(model_type: str, checkpoint: str | None, base_model_dir: str |
 
 def load_trained(model_path: str | None, cache_dir: str | None = None) -> _Scorer:
     """The model ``followback train-toxicity`` saved (``models/toxicity.skops``)."""
-    from pipeline.features.toxicity_model import load_toxicity_model, predict_toxicity
+    from pipeline.features.toxicity_model import (
+        load_toxicity_model,
+        model_labels,
+        predict_scores,
+    )
 
     if model_path is None:
         raise BackendUnavailable("no trained toxicity model configured "
@@ -206,12 +212,12 @@ def load_trained(model_path: str | None, cache_dir: str | None = None) -> _Score
     digest = io.file_sha256(path)[:16]
 
     def predict(texts: list[str]) -> np.ndarray:
-        return predict_toxicity(model, texts).astype(np.float32)[:, None]
+        return predict_scores(model, texts).astype(np.float32)
 
     # The file's content and the encoder it embeds with name the cached scores.
     identity = f"toxicity-model:{digest}:{model_identity('use-multilingual-v3')}"
     return _Scorer("trained", f"trained toxicity model {path.name} (sha256 {digest})", identity,
-                   [MAIN_LABEL], predict)
+                   model_labels(model), predict)
 
 
 @functools.lru_cache(maxsize=1)
@@ -245,9 +251,9 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
       offensive, its only score;
     - ``toxicity_share``: share of texts with a main score of at least ``threshold``;
     - ``toxicity_no_texts``: 1.0 when the account has no text to score;
-    - Detoxify only: ``{label}_max`` and ``{label}_mean`` for each of its other labels (e.g.
-      ``insult_max``); profanity-check has no such labels and they are left out, not
-      zero-filled.
+    - ``{label}_max`` and ``{label}_mean`` for each of the backend's other labels: Detoxify's
+      (e.g. ``insult_max``), the trained model's ``identity_attack``; profanity-check has no
+      such labels and they are left out, not zero-filled.
 
     Parameters
     ----------
@@ -403,9 +409,9 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
                 _WARNED.add(self.fallback_reason_)
                 logger.log(
                     level,
-                    "Detoxify could not be loaded, so toxicity is scored by %s instead (one "
-                    "offensive-language score per text, no per-label scores). Reason: %s",
-                    scorer.name, self.fallback_reason_)
+                    "Detoxify could not be loaded, so toxicity is scored by %s instead "
+                    "(labels: %s). Reason: %s",
+                    scorer.name, ", ".join(scorer.labels), self.fallback_reason_)
         self.backend_kind_ = scorer.kind
         self.backend_ = scorer.name
         labels = list(scorer.labels)
@@ -478,9 +484,9 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
 
         Columns: ``n_texts``, ``n_toxic`` (at least ``threshold``), ``max_score``,
         ``most_toxic_text``, ``most_toxic_kind``, ``most_toxic_date``, ``backend``,
-        ``score_meaning`` (what the score is, for the explanation) and ``labels`` (Detoxify:
-        that text's other labels at 0.1 or more, e.g. ``"insult 0.91, obscene 0.40"``; None for
-        the one-score backends).
+        ``score_meaning`` (what the score is, for the explanation) and ``labels`` (that text's
+        other labels at 0.1 or more, e.g. ``"insult 0.91, obscene 0.40"`` under Detoxify or
+        ``"identity attack 0.73"`` under the trained model; None for profanity-check).
         """
         check_is_fitted(self, "backend_")
         posts, mats = self._per_account(X)

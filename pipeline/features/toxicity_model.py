@@ -12,6 +12,16 @@ The model is one scikit-learn Pipeline over cleaned texts (:func:`clean_text`): 
 and a logistic regression on top. Which of these (and which regularisation) is kept is chosen
 by cross-validation in :mod:`pipeline.train_toxicity`. The saved file holds no encoder weights:
 :class:`SentenceEmbedding` loads the installed encoder lazily, like the feature extractors.
+
+The saved model is a :class:`ToxicityHeads`: one such Pipeline per label, each trained on its
+own target from the same texts:
+
+- ``toxicity``: offensive language (OLID ``OFF``, GermEval ``OFFENSE``), the main score;
+- ``identity_attack``: an offensive text aimed at a group or a social identity (OLID sub-task C
+  ``GRP``, GermEval's fine label ``ABUSE``), Detoxify's name for the same thing. Offensive
+  language and hate are not the same: most offensive tweets insult one person or just swear,
+  and a model of offensiveness flags profanity while it misses calm hate against a group
+  (bench/toxicity_heads.py measures both on HateCheck).
 """
 
 from __future__ import annotations
@@ -155,15 +165,73 @@ def set_cache_dir(model: Any, cache_dir: str | os.PathLike | None) -> Any:
     return model
 
 
+class ToxicityHeads(BaseEstimator):
+    """One classifier per label over the same cleaned texts: the saved toxicity model.
+
+    Parameters
+    ----------
+    heads : list of (label, estimator)
+        Each estimator has ``predict_proba`` over an array of texts; the first label is the
+        main score. ``fit`` fits a clone of each on its own column of ``y``.
+
+    Attributes
+    ----------
+    heads_ : list of (label, fitted estimator)
+    labels_ : list of str
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import CountVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> texts = np.array(["you idiot", "nice bread", "those people are vermin", "lovely ride"])
+    >>> y = np.array([[1, 0], [0, 0], [1, 1], [0, 0]])
+    >>> m = ToxicityHeads([(lab, make_pipeline(CountVectorizer(), LogisticRegression()))
+    ...                    for lab in ("toxicity", "identity_attack")]).fit(texts, y)
+    >>> m.labels_, m.predict_scores(texts).shape
+    (['toxicity', 'identity_attack'], (4, 2))
+    """
+
+    def __init__(self, heads: list[tuple[str, Any]] | None = None) -> None:
+        self.heads = heads
+
+    def fit(self, X: Any, y: Any) -> ToxicityHeads:
+        from sklearn.base import clone
+
+        heads = list(self.heads or [])
+        if not heads:
+            raise ValueError("ToxicityHeads needs at least one (label, estimator)")
+        y = np.asarray(y)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape[1] != len(heads):
+            raise ValueError(f"y has {y.shape[1]} columns for {len(heads)} heads")
+        self.heads_ = [(label, clone(est).fit(X, y[:, j]))
+                       for j, (label, est) in enumerate(heads)]
+        self.labels_ = [label for label, _ in heads]
+        return self
+
+    def predict_scores(self, X: Any) -> np.ndarray:
+        """``(n_texts, n_labels)`` probabilities, columns in ``labels_`` order."""
+        return np.column_stack([est.predict_proba(X)[:, 1] for _, est in self.heads_])
+
+
+def model_labels(model: Any) -> list[str]:
+    """The labels a saved toxicity model scores: ``ToxicityHeads.labels_``, or ``["toxicity"]``
+    for a single Pipeline (models saved before the identity-attack head)."""
+    return list(getattr(model, "labels_", None) or ["toxicity"])
+
+
 def _walk(est: Any):
     yield est
-    for attr in ("steps", "transformer_list"):
+    for attr in ("steps", "transformer_list", "heads_"):
         for _, sub in getattr(est, attr, []) or []:
             yield from _walk(sub)
 
 
 TRUSTED_TYPES = [
     "pipeline.features.toxicity_model.SentenceEmbedding",
+    "pipeline.features.toxicity_model.ToxicityHeads",
 ]
 
 
@@ -186,10 +254,18 @@ def load_toxicity_model(path: str | os.PathLike, cache_dir: str | os.PathLike | 
     return set_cache_dir(model, cache_dir)
 
 
-def predict_toxicity(model: Any, texts: Sequence[Any]) -> np.ndarray:
-    """Probability that each text is offensive, from the saved model on cleaned texts."""
+def predict_scores(model: Any, texts: Sequence[Any]) -> np.ndarray:
+    """``(n_texts, len(model_labels(model)))`` scores of the saved model on cleaned texts."""
     texts = clean_texts(texts)
+    n_labels = len(model_labels(model))
     if not texts:
-        return np.zeros(0, dtype=np.float64)
-    return np.asarray(model.predict_proba(np.asarray(texts, dtype=object))[:, 1],
-                      dtype=np.float64)
+        return np.zeros((0, n_labels), dtype=np.float64)
+    X = np.asarray(texts, dtype=object)
+    if hasattr(model, "predict_scores"):
+        return np.asarray(model.predict_scores(X), dtype=np.float64)
+    return np.asarray(model.predict_proba(X)[:, 1:2], dtype=np.float64)
+
+
+def predict_toxicity(model: Any, texts: Sequence[Any]) -> np.ndarray:
+    """Probability that each text is offensive (the main label), from the saved model."""
+    return predict_scores(model, texts)[:, 0]

@@ -232,10 +232,12 @@ def prepare_toxicity(root: Path) -> None:
     data = root / "in" / "bench"
     for rel in (tt.OLID, tt.GERMEVAL, tt.HATECHECK):
         (data / rel).parent.mkdir(parents=True, exist_ok=True)
-    (data / tt.OLID).write_text("id\ttweet\tsubtask_a\n1\tyou idiot\tOFF\n2\tnice bread\tNOT\n"
-                                "3\tshut up moron\tOFF\n4\tlovely ride\tNOT\n", encoding="utf-8")
-    (data / tt.GERMEVAL).write_text("du Idiot\tOFFENSE\tINSULT\nschönes Brot\tOTHER\tOTHER\n",
-                                    encoding="utf-8")
+    (data / tt.OLID).write_text("id\ttweet\tsubtask_a\tsubtask_b\tsubtask_c\n"
+                                "1\tyou idiot\tOFF\tTIN\tIND\n2\tnice bread\tNOT\tNULL\tNULL\n"
+                                "3\tthey are vermin\tOFF\tTIN\tGRP\n"
+                                "4\tlovely ride\tNOT\tNULL\tNULL\n", encoding="utf-8")
+    (data / tt.GERMEVAL).write_text("du Idiot\tOFFENSE\tINSULT\nschönes Brot\tOTHER\tOTHER\n"
+                                    "die sind alle Pack\tOFFENSE\tABUSE\n", encoding="utf-8")
     (data / tt.HATECHECK).write_text("functionality,test_case,label_gold\n"
                                      "f1,you idiot,hateful\nf1,nice day,non-hateful\n",
                                      encoding="utf-8")

@@ -45,11 +45,28 @@ def test_readers_parse_the_public_formats(tmp_path):
                     encoding="utf-8")
     frame = read_olid(olid)
     assert frame["label"].tolist() == [1, 0] and set(frame["language"]) == {"en"}
+    assert frame["attack"].tolist() == [0, 0]  # aimed at one person, not at a group
     germeval = tmp_path / "germeval.txt"
     germeval.write_text("Du Idiot\tOFFENSE\tINSULT\nSchöner Tag\tOTHER\tOTHER\n",
                         encoding="utf-8")
     frame = read_germeval(germeval)
     assert frame["label"].tolist() == [1, 0] and set(frame["language"]) == {"de"}
+    assert frame["attack"].tolist() == [0, 0]
+
+
+def test_identity_attack_target_comes_from_the_finer_labels(tmp_path):
+    olid = tmp_path / "olid.tsv"
+    olid.write_text("id\ttweet\tsubtask_a\tsubtask_b\tsubtask_c\n"
+                    "1\tthey are all vermin\tOFF\tTIN\tGRP\n"
+                    "2\tyou idiot\tOFF\tTIN\tIND\n"
+                    "3\tdamn this rain\tOFF\tUNT\tNULL\n"
+                    "4\tnice day\tNOT\tNULL\tNULL\n", encoding="utf-8")
+    assert read_olid(olid)["attack"].tolist() == [1, 0, 0, 0]
+    germeval = tmp_path / "germeval.txt"
+    germeval.write_text("Die sind alle Pack\tOFFENSE\tABUSE\nDu Idiot\tOFFENSE\tINSULT\n"
+                        "Scheiße\tOFFENSE\tPROFANITY\nSchön\tOTHER\tOTHER\n",
+                        encoding="utf-8")
+    assert read_germeval(germeval)["attack"].tolist() == [1, 0, 0, 0]
     hatecheck = tmp_path / "hc.csv"
     hatecheck.write_text(",functionality,case_id,test_case,label_gold\r\n"
                          "0,derog_neg_emote_h,1,I hate them. ,hateful\r\n"
@@ -62,12 +79,19 @@ def test_readers_parse_the_public_formats(tmp_path):
 
 def test_bad_label_names_the_line(tmp_path):
     olid = tmp_path / "olid.tsv"
-    olid.write_text("id\ttweet\tsubtask_a\n1\tok\tNOT\n2\thm\tMAYBE\n", encoding="utf-8")
+    olid.write_text("id\ttweet\tsubtask_a\tsubtask_b\tsubtask_c\n1\tok\tNOT\tNULL\tNULL\n"
+                    "2\thm\tMAYBE\tNULL\tNULL\n", encoding="utf-8")
     with pytest.raises(FollowbackError, match="line 3.*OFF or NOT"):
+        read_olid(olid)
+    olid.write_text("id\ttweet\tsubtask_a\n1\tok\tNOT\n", encoding="utf-8")
+    with pytest.raises(FollowbackError, match="subtask_b and subtask_c"):
         read_olid(olid)
     germeval = tmp_path / "g.txt"
     germeval.write_text("ok\tOTHER\tOTHER\nbroken line\n", encoding="utf-8")
     with pytest.raises(FollowbackError, match="line 2"):
+        read_germeval(germeval)
+    germeval.write_text("ok\tOTHER\tOTHER\nhm\tOFFENSE\tRUDE\n", encoding="utf-8")
+    with pytest.raises(FollowbackError, match="line 2.*ABUSE"):
         read_germeval(germeval)
 
 
@@ -190,3 +214,36 @@ def test_a_row_scores_the_same_alone_and_in_a_batch(shipped):
     together = predict_toxicity(shipped, texts)
     alone = np.array([predict_toxicity(shipped, [t])[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_toxicity_heads_score_one_column_per_label_and_survive_skops(tmp_path):
+    import skops.io as sio
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from pipeline.features.toxicity_model import (
+        ToxicityHeads,
+        load_toxicity_model,
+        model_labels,
+        predict_scores,
+    )
+
+    texts = np.array(["you idiot", "nice bread", "those people are vermin", "lovely ride",
+                      "you moron", "vermin all of them"], dtype=object)
+    y = np.array([[1, 0], [0, 0], [1, 1], [0, 0], [1, 0], [1, 1]])
+    heads = ToxicityHeads([(lab, make_pipeline(CountVectorizer(), LogisticRegression(C=10)))
+                           for lab in ("toxicity", "identity_attack")])
+    with pytest.raises(ValueError, match="2 heads"):
+        heads.fit(texts, y[:, 0])
+    model = heads.fit(texts, y)
+    path = tmp_path / "m.skops"
+    sio.dump(model, path)
+    loaded = load_toxicity_model(path)
+    assert model_labels(loaded) == ["toxicity", "identity_attack"]
+    s = predict_scores(loaded, ["those people are vermin", "you idiot"])
+    assert s.shape == (2, 2)
+    # Each head learnt its own target: both texts offensive, only the first one at a group.
+    assert s[0, 1] > s[1, 1] and (s[:, 0] > 0.5).all()
+    np.testing.assert_allclose(s, predict_scores(model, ["those people are vermin", "you idiot"]))
+    assert predict_scores(loaded, []).shape == (0, 2)
