@@ -41,6 +41,7 @@ import typer
 from pipeline.config import RulesConfig, UserConfig, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
 from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE, criterion_of
+from pipeline.features.toxicity import flag_score
 
 FOLLOW, SKIP, REVIEW = "follow back", "skip", "review"
 VERDICTS = (FOLLOW, REVIEW, SKIP)
@@ -421,7 +422,8 @@ def red_flags(named: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
     ratio = np.exp(col("ratio__log_following_follower_ratio"))
     unfollowed = col("ratio__times_unfollowed_after_followback").fillna(0) > 0
     out["ratio"] = tri((ratio < rules.min_ratio) | unfollowed, ratio.isna() & ~unfollowed)
-    tox = col("toxicity__toxicity_max")
+    tox = (flag_score(named) if "toxicity__toxicity_max" in named.columns
+           else col("toxicity__toxicity_max"))
     out["toxicity"] = tri(tox > rules.max_toxicity,
                           (col("toxicity__toxicity_no_texts") > 0) | tox.isna())
     rel = col("topic__topic_max_cluster_cos")

@@ -236,6 +236,21 @@ def load_profanity_check() -> _Scorer:
                    f"profanity-check=={version}", [MAIN_LABEL], predict)
 
 
+# Labels that raise the toxicity red flag beside the main one: an attack on a group in calm words
+# ("<group> are vermin") scores low as *offensive language* and high as *identity attack*.
+FLAG_LABELS = ("identity_attack",)
+
+
+def flag_score(features: pd.DataFrame, prefix: str = "toxicity__") -> pd.Series:
+    """Per account, the score the toxicity red flag is read from: the highest of
+    ``toxicity_max`` and ``{label}_max`` for the :data:`FLAG_LABELS` the backend has (NaN where
+    ``toxicity_max`` is missing)."""
+    cols = [f"{prefix}toxicity_max"] + [f"{prefix}{lab}_max" for lab in FLAG_LABELS
+                                        if f"{prefix}{lab}_max" in features.columns]
+    main = features[cols[0]].astype(float)
+    return features[cols].astype(float).max(axis=1).where(main.notna())
+
+
 class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
     """Toxicity scores of an account's texts: max and mean per label, and the toxic share.
 
@@ -479,10 +494,18 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
             names += [f"{lab}_max", f"{lab}_mean"]
         return np.asarray(names, dtype=object)
 
+    def _flag_columns(self) -> list[int]:
+        return [self.labels_.index(lab) for lab in FLAG_LABELS if lab in self.labels_[1:]]
+
     def evidence(self, X: Any) -> pd.DataFrame:
         """Per account: the highest score and the text, kind and date of the most toxic post.
 
-        Columns: ``n_texts``, ``n_toxic`` (at least ``threshold``), ``max_score``,
+        The most toxic text is the one with the highest main score or :data:`FLAG_LABELS` score
+        (an identity attack in calm words counts), as the red flag reads them
+        (:func:`flag_score`).
+
+        Columns: ``n_texts``, ``n_toxic`` (main or flag-label score at least ``threshold``),
+        ``max_score`` (that text's main score),
         ``most_toxic_text``, ``most_toxic_kind``, ``most_toxic_date``, ``backend``,
         ``score_meaning`` (what the score is, for the explanation) and ``labels`` (that text's
         other labels at 0.1 or more, e.g. ``"insult 0.91, obscene 0.40"`` under Detoxify or
@@ -499,14 +522,15 @@ class Toxicity(TextInputMixin, TransformerMixin, BaseEstimator):
                              "most_toxic_date": None, "backend": self.backend_,
                              "score_meaning": meaning, "labels": None})
                 continue
-            top = int(np.argmax(m[:, 0]))
+            flag = m[:, [0, *self._flag_columns()]].max(axis=1)
+            top = int(np.argmax(flag))
             others = sorted(((lab, float(m[top, j + 1])) for j, lab in
                              enumerate(self.labels_[1:])), key=lambda item: -item[1])
             labels = ", ".join(f"{lab.replace('_', ' ')} {v:.2f}" for lab, v in others
                                if v >= 0.1) or None
             rows.append({
                 "n_texts": len(ps),
-                "n_toxic": int((m[:, 0] >= float(self.threshold)).sum()),
+                "n_toxic": int((flag >= float(self.threshold)).sum()),
                 "max_score": float(m[top, 0]),
                 "most_toxic_text": ps[top]["text"],
                 "most_toxic_kind": ps[top].get("kind"),

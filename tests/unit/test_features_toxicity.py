@@ -226,3 +226,14 @@ def test_sklearn_conventions(profanity_model, make_accounts):
 def test_bad_parameters_are_rejected(params, match):
     with pytest.raises(ValueError, match=match):
         Toxicity(**params).fit(pd.Series([[]]))
+
+
+def test_flag_score_takes_the_identity_attack_score_where_the_backend_has_one():
+    from pipeline.features.toxicity import flag_score
+
+    one = pd.DataFrame({"toxicity__toxicity_max": [0.2, 0.9, np.nan]})
+    pd.testing.assert_series_equal(flag_score(one), one["toxicity__toxicity_max"],
+                                   check_names=False)
+    two = one.assign(**{"toxicity__identity_attack_max": [0.8, 0.1, 0.7]})
+    got = flag_score(two)
+    assert got[0] == 0.8 and got[1] == 0.9 and np.isnan(got[2])  # no texts stays unknown

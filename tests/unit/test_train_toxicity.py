@@ -247,3 +247,51 @@ def test_toxicity_heads_score_one_column_per_label_and_survive_skops(tmp_path):
     assert s[0, 1] > s[1, 1] and (s[:, 0] > 0.5).all()
     np.testing.assert_allclose(s, predict_scores(model, ["those people are vermin", "you idiot"]))
     assert predict_scores(loaded, []).shape == (0, 2)
+
+
+GROUP_ATTACKS = ["Muslims are vermin and should be driven out of our country.",
+                 "Diese Flüchtlinge sind alle Parasiten, raus mit ihnen!"]
+PERSONAL_INSULTS = ["You are a stupid idiot.", "Du bist ein dummer Idiot."]
+
+
+def test_shipped_model_has_an_identity_attack_head():
+    sidecar = json.loads(SHIPPED.with_suffix(".json").read_text())
+    assert set(sidecar["heads"]) == {"toxicity", "identity_attack"}
+    assert "identity_attack_candidates" in sidecar["metrics"]["cross_validation"]
+    check = sidecar["metrics"]["hatecheck"]
+    # The head exists because hate speech is not offensive language: on HateCheck it ranks
+    # hateful cases better than the offensive-language head does.
+    assert check["identity_attack_roc_auc"] > check["roc_auc"]
+    assert all("identity_attack_right" in f for f in check["by_functionality"].values())
+
+
+@pytest.mark.slow
+def test_identity_attack_head_tells_an_attack_on_a_group_from_an_insult(shipped):
+    from pipeline.features.toxicity_model import model_labels, predict_scores
+
+    assert model_labels(shipped) == ["toxicity", "identity_attack"]
+    attacks = predict_scores(shipped, GROUP_ATTACKS)
+    insults = predict_scores(shipped, PERSONAL_INSULTS)
+    # Each pair is one language: English, then German.
+    assert (attacks[:, 1] > insults[:, 1]).all(), (attacks, insults)
+    assert (attacks[:, 1] > 0.5).all() and (insults[:, 1] < 0.5).all()
+
+
+@pytest.mark.slow
+def test_a_calm_attack_on_a_group_raises_the_flag_and_is_the_evidence(shipped, make_accounts):
+    from pipeline.explain import evidence_sentences
+    from pipeline.features.toxicity import Toxicity, flag_score
+
+    X = make_accounts([{"posts": GERMAN_COMPLIMENTS + GROUP_ATTACKS[:1]},
+                       {"posts": GERMAN_COMPLIMENTS}])["posts"]
+    tox = Toxicity(backend="trained", model_path=str(SHIPPED), show_progress=False).fit(X)
+    names = tox.get_feature_names_out().tolist()
+    assert names[-2:] == ["identity_attack_max", "identity_attack_mean"]
+    out = pd.DataFrame(tox.transform(X), columns=names).add_prefix("toxicity__")
+    # Worded without insults, it is not "offensive language"; it is an identity attack.
+    assert out.loc[0, "toxicity__toxicity_max"] < 0.5 < out.loc[0, "toxicity__identity_attack_max"]
+    flag = flag_score(out)
+    assert flag[0] > 0.5 > flag[1]
+    ev = tox.evidence(X)
+    assert ev.loc[0, "most_toxic_text"] == GROUP_ATTACKS[0] and ev.loc[0, "n_toxic"] == 1
+    assert "identity attack" in evidence_sentences("toxicity", ev)[0]
