@@ -25,7 +25,13 @@ SHA-256, the command, the versions and the metrics:
 - per head, language and candidate: cross-validated ROC-AUC and macro-F1 (at 0.5);
 - HateCheck (English functional tests of hate speech, never trained on): ROC-AUC of each head,
   of their product and of alt-profanity-check on the same texts, and per functionality the share
-  each gets right at 0.5 (which kinds of hate, or of non-hate such as counter-speech, it misses).
+  each gets right at 0.5 (which kinds of hate, or of non-hate such as counter-speech, it misses);
+- benign sentences (STS-B dev, English and German, never trained on): the share of ordinary
+  sentences each head scores at 0.5 or more, the false-alarm rate per text.
+
+The saved scores are re-based from the balanced training prior to :data:`PRIOR` (see
+:class:`~pipeline.features.toxicity_model.ToxicityHeads`); every macro-F1, precision, recall and
+share "at 0.5" above is at that re-based 0.5, the cut the pipeline uses.
 """
 
 from __future__ import annotations
@@ -50,6 +56,15 @@ DEFAULT_DATA = Path("../shared/data/text-benchmarks")
 OLID = Path("olid-2019/olid-training-v1.0.tsv")
 GERMEVAL = Path("germeval-2018/germeval2018.training.txt")
 HATECHECK = Path("hatecheck/test_suite_cases.csv")
+# Plain sentences (image captions, news headlines, forum posts) in English and German: how often
+# the model raises a false alarm on ordinary text, which is what most of a feed is.
+BENIGN = (Path("stsb-multi-mt/stsb-en-dev.csv"), Path("stsb-multi-mt/stsb-de-dev.csv"))
+# The share of offensive texts the saved scores are stated for (ToxicityHeads.prior): the heads
+# are trained with balanced class weights, i.e. as if half of all texts were offensive. At 0.1
+# a score of 0.5 is a raw probability of 0.9, where fewer than 1 in 300 of the benign sentences
+# above is flagged by either head (about 1 in 8 at a raw 0.5): an account's highest score over
+# a dozen posts must not cross the line on chance alone.
+PRIOR = 0.1
 # (name, features, C): the candidates cross-validation chooses among.
 CANDIDATES = (
     ("embeddings, C=1", "embeddings", 1.0),
@@ -113,11 +128,47 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
     return round(float(roc_auc_score(y, score)), 4)
 
 
-def _metrics(y: np.ndarray, score: np.ndarray) -> dict:
-    from sklearn.metrics import f1_score
+def _metrics(y: np.ndarray, score: np.ndarray, raw: np.ndarray | None = None) -> dict:
+    """ROC-AUC, and macro-F1, precision and recall at 0.5 of ``score``; with ``raw`` (the
+    scores before the prior shift) also ``macro_f1_raw``, at a raw 0.5, the balanced cut the
+    shared tasks' figures are comparable with."""
+    from sklearn.metrics import f1_score, precision_score, recall_score
 
-    return {"n": int(len(y)), "positives": int(y.sum()), "roc_auc": _auc(y, score),
-            "macro_f1": round(float(f1_score(y, score >= THRESHOLD, average="macro")), 4)}
+    pred = score >= THRESHOLD
+    out = {"n": int(len(y)), "positives": int(y.sum()), "roc_auc": _auc(y, score),
+           "macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
+           "precision": round(float(precision_score(y, pred, zero_division=0)), 4),
+           "recall": round(float(recall_score(y, pred, zero_division=0)), 4)}
+    if raw is not None:
+        out["macro_f1_raw"] = round(float(f1_score(y, raw >= THRESHOLD, average="macro")), 4)
+    return out
+
+
+def read_benign(paths: list[Path]) -> list[str]:
+    """The distinct sentences of the STS-B files (two sentence columns, a score, no header)."""
+    texts: list[str] = []
+    for path in paths:
+        with open(path, encoding="utf-8", newline="") as fh:
+            for n, fields in enumerate(csv.reader(fh), 1):
+                if len(fields) != 3:
+                    raise FollowbackError(f"{path}, line {n}: expected sentence1, sentence2, "
+                                          f"score, got {len(fields)} fields")
+                texts += fields[:2]
+    return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+
+
+def benign_report(model, texts: list[str]) -> dict:
+    """Per head and for either head, the share of benign sentences scored at 0.5 or more."""
+    from pipeline.features.toxicity_model import model_labels, predict_scores
+
+    scores = predict_scores(model, texts)
+    out = {"n": len(texts)}
+    for j, label in enumerate(model_labels(model)):
+        out[f"{label}_flagged"] = round(float((scores[:, j] >= THRESHOLD).mean()), 4)
+    out["either_flagged"] = round(float((scores.max(axis=1) >= THRESHOLD).mean()), 4)
+    out["profanity_check_flagged"] = round(float(
+        (profanity_scores(texts) >= THRESHOLD).mean()), 4)
+    return out
 
 
 def profanity_scores(texts: list[str]) -> np.ndarray:
@@ -127,14 +178,16 @@ def profanity_scores(texts: list[str]) -> np.ndarray:
 
 
 def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | None,
-                   candidates=CANDIDATES, target: str = "label") -> dict[str, dict]:
-    """Out-of-fold ROC-AUC and macro-F1 per language for each candidate, on column ``target``.
+                   candidates=CANDIDATES, target: str = "label",
+                   prior: float = PRIOR) -> dict[str, dict]:
+    """Out-of-fold ROC-AUC, macro-F1, precision and recall per language for each candidate, on
+    column ``target``, with the scores re-based to ``prior`` as the saved model states them.
 
     The folds are stratified by language and the main label, the same for every head."""
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
-    from pipeline.features.toxicity_model import build_toxicity_model, clean_texts
+    from pipeline.features.toxicity_model import build_toxicity_model, clean_texts, rebase
 
     X = np.asarray(clean_texts(data["text"]), dtype=object)
     y = data[target].to_numpy()
@@ -146,8 +199,10 @@ def cross_validate(data: pd.DataFrame, folds: int, seed: int, cache_dir: str | N
         oof = np.zeros(len(y))
         for train, test in splits:
             oof[test] = clone(model).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        shifted = rebase(oof, prior)
         out[name] = {"features": features, "C": C, **{
             lang: _metrics(y[(data["language"] == lang).to_numpy()],
+                           shifted[(data["language"] == lang).to_numpy()],
                            oof[(data["language"] == lang).to_numpy()])
             for lang in ("en", "de")}}
     return out
@@ -201,7 +256,8 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
     started = time.perf_counter()
     data_dir, root = Path(data_dir), Path(root)
     files = {"olid": data_dir / OLID, "germeval": data_dir / GERMEVAL,
-             "hatecheck": data_dir / HATECHECK}
+             "hatecheck": data_dir / HATECHECK, "stsb-en": data_dir / BENIGN[0],
+             "stsb-de": data_dir / BENIGN[1]}
     for name, path in files.items():
         if not path.is_file():
             raise FollowbackError(f"{name} data not found at {path}: train-toxicity reads "
@@ -209,6 +265,7 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
     data = pd.concat([read_olid(files["olid"]), read_germeval(files["germeval"])],
                      ignore_index=True)
     hatecheck = read_hatecheck(files["hatecheck"])
+    benign = read_benign([files["stsb-en"], files["stsb-de"]])
 
     cvs, chosen = {}, {}
     for label, target, _ in HEADS:
@@ -225,10 +282,11 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
         (label, build_toxicity_model(cvs[label][chosen[label]]["features"],
                                      cvs[label][chosen[label]]["C"], cache_dir=cache_dir,
                                      seed=seed))
-        for label, _, _ in HEADS])
+        for label, _, _ in HEADS], prior=PRIOR)
     model.fit(np.asarray(clean_texts(data["text"]), dtype=object),
               data[[target for _, target, _ in HEADS]].to_numpy())
     check = hatecheck_report(model, hatecheck)
+    false_alarms = benign_report(model, clean_texts(benign))
     set_cache_dir(model, None)  # a machine's cache folder does not belong in the saved model
 
     out_path = Path(out_path)
@@ -246,18 +304,20 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
         "chosen": best,
         "heads": {label: {"target": meaning, "chosen": chosen[label]}
                   for label, _, meaning in HEADS},
+        "prior": PRIOR,
         "encoder": describe_model(DEFAULT_MODEL),
         "input": "texts cleaned by pipeline.features.toxicity_model.clean_text",
-        "output": "per text and head, the probability of its target: "
+        "output": f"per text and head, the probability of its target at a prior of {PRIOR}: "
                   + "; ".join(f"{label}: {meaning}" for label, _, meaning in HEADS),
         "data": [
-            {"file": _relative(path, root), "role": "train" if name != "hatecheck"
-             else "test only", "rows": int(len(data[data["language"] == lang]))
-             if name != "hatecheck" else int(len(hatecheck)),
+            {"file": _relative(path, root), "role": role, "rows": rows,
              "sha256": io.file_sha256(path)}
-            for name, path, lang in (("olid", files["olid"], "en"),
-                                     ("germeval", files["germeval"], "de"),
-                                     ("hatecheck", files["hatecheck"], None))
+            for path, role, rows in (
+                (files["olid"], "train", int((data["language"] == "en").sum())),
+                (files["germeval"], "train", int((data["language"] == "de").sum())),
+                (files["hatecheck"], "test only", int(len(hatecheck))),
+                (files["stsb-en"], "benign reference, test only", _lines(files["stsb-en"])),
+                (files["stsb-de"], "benign reference, test only", _lines(files["stsb-de"])))
         ],
         "versions": {"scikit-learn": sklearn.__version__, "skops": skops.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__,
@@ -270,6 +330,7 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
                                  "identity_attack_candidates": cvs["identity_attack"]},
             "profanity_check_on_training_sets": baseline,
             "hatecheck": check,
+            "benign_sentences": false_alarms,
         },
         "size_bytes": outputs.temporary(out_path).stat().st_size,
         "seconds": round(time.perf_counter() - started, 1),
@@ -278,6 +339,11 @@ def train_toxicity(data_dir: str | Path, out_path: str | Path, folds: int = 5, s
                   json.dumps(sidecar, indent=2) + "\n")
     outputs.commit()
     return sidecar
+
+
+def _lines(path: Path) -> int:
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def _version(dist: str) -> str:
@@ -348,7 +414,8 @@ def summary_table(metrics: dict, chosen: str, heads_chosen: dict[str, str] | Non
 
     table = Table(title="followback train-toxicity", caption=(
         f"{metrics['cross_validation']['folds']}-fold CV on OLID (en) and GermEval 2018 (de), "
-        f"each head on its own target; macro-F1 at {THRESHOLD}; HateCheck never trained on"))
+        f"each head on its own target; macro-F1 at {THRESHOLD} of the scores re-based to a "
+        f"prior of {PRIOR}; HateCheck and the benign sentences never trained on"))
     for col in ("model", "en ROC-AUC", "en macro-F1", "de ROC-AUC", "de macro-F1",
                 "HateCheck ROC-AUC"):
         table.add_column(col, justify="left" if col == "model" else "right")
@@ -369,6 +436,10 @@ def summary_table(metrics: dict, chosen: str, heads_chosen: dict[str, str] | Non
     if "product_roc_auc" in check:
         table.add_row("offensive x identity attack", "", "", "", "",
                       f(check["product_roc_auc"]))
+    benign = metrics.get("benign_sentences")
+    if benign:
+        table.add_row(f"benign sentences flagged by either head (STS-B, n={benign['n']:,})",
+                      "", "", "", "", f"{benign['either_flagged']:.2%}")
     base = metrics["profanity_check_on_training_sets"]
     table.add_row("alt-profanity-check (not trained here)", f(base["en"]["roc_auc"]),
                   f(base["en"]["macro_f1"]), f(base["de"]["roc_auc"]), f(base["de"]["macro_f1"]),

@@ -173,6 +173,14 @@ class ToxicityHeads(BaseEstimator):
     heads : list of (label, estimator)
         Each estimator has ``predict_proba`` over an array of texts; the first label is the
         main score. ``fit`` fits a clone of each on its own column of ``y``.
+    prior : float, default=0.5
+        The share of positive texts the scores are stated for. Heads trained with balanced
+        class weights estimate each probability as if half of all texts were positive; a
+        person's feed holds far fewer offensive texts, and an account's *highest* score over
+        dozens of posts then crosses 0.5 on one false alarm. ``predict_scores`` re-bases each
+        probability to ``prior`` (the standard prior-shift correction: ``logit(p) +
+        logit(prior) - logit(0.5)``), which keeps every ranking (ROC-AUC) and moves the cut at
+        0.5 to a raw probability of ``1 - prior``. 0.5 leaves the scores as trained.
 
     Attributes
     ----------
@@ -192,8 +200,9 @@ class ToxicityHeads(BaseEstimator):
     (['toxicity', 'identity_attack'], (4, 2))
     """
 
-    def __init__(self, heads: list[tuple[str, Any]] | None = None) -> None:
+    def __init__(self, heads: list[tuple[str, Any]] | None = None, prior: float = 0.5) -> None:
         self.heads = heads
+        self.prior = prior
 
     def fit(self, X: Any, y: Any) -> ToxicityHeads:
         from sklearn.base import clone
@@ -206,14 +215,26 @@ class ToxicityHeads(BaseEstimator):
             y = y[:, None]
         if y.shape[1] != len(heads):
             raise ValueError(f"y has {y.shape[1]} columns for {len(heads)} heads")
+        if not 0.0 < float(self.prior) < 1.0:
+            raise ValueError(f"prior must be within (0, 1), got {self.prior!r}")
         self.heads_ = [(label, clone(est).fit(X, y[:, j]))
                        for j, (label, est) in enumerate(heads)]
         self.labels_ = [label for label, _ in heads]
         return self
 
     def predict_scores(self, X: Any) -> np.ndarray:
-        """``(n_texts, n_labels)`` probabilities, columns in ``labels_`` order."""
-        return np.column_stack([est.predict_proba(X)[:, 1] for _, est in self.heads_])
+        """``(n_texts, n_labels)`` probabilities at ``prior``, columns in ``labels_`` order."""
+        raw = np.column_stack([est.predict_proba(X)[:, 1] for _, est in self.heads_])
+        return rebase(raw, float(self.prior))
+
+
+def rebase(p: np.ndarray, prior: float) -> np.ndarray:
+    """Probabilities estimated under a 50/50 prior, re-based to ``prior`` (prior shift)."""
+    if prior == 0.5:
+        return np.asarray(p, dtype=np.float64)
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    z = np.log(p / (1 - p)) + np.log(prior / (1 - prior))
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def model_labels(model: Any) -> list[str]:

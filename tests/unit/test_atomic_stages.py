@@ -238,6 +238,10 @@ def prepare_toxicity(root: Path) -> None:
                                 "4\tlovely ride\tNOT\tNULL\tNULL\n", encoding="utf-8")
     (data / tt.GERMEVAL).write_text("du Idiot\tOFFENSE\tINSULT\nschönes Brot\tOTHER\tOTHER\n"
                                     "die sind alle Pack\tOFFENSE\tABUSE\n", encoding="utf-8")
+    for rel in tt.BENIGN:
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_text("A man is baking bread.,A man bakes bread.,4.8\n",
+                                encoding="utf-8")
     (data / tt.HATECHECK).write_text("functionality,test_case,label_gold\n"
                                      "f1,you idiot,hateful\nf1,nice day,non-hateful\n",
                                      encoding="utf-8")

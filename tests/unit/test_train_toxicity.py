@@ -14,6 +14,7 @@ import pytest
 from pipeline.console import FollowbackError
 from pipeline.features.toxicity_model import clean_text
 from pipeline.train_toxicity import (
+    BENIGN,
     GERMEVAL,
     HATECHECK,
     OLID,
@@ -97,7 +98,8 @@ def test_bad_label_names_the_line(tmp_path):
 
 def _sample(src: Path, dst: Path, n: int) -> None:
     """The first ``n`` rows of each public file, byte-compatible, under ``dst``."""
-    for rel, header in ((OLID, True), (GERMEVAL, False), (HATECHECK, True)):
+    for rel, header in ((OLID, True), (GERMEVAL, False), (HATECHECK, True), (BENIGN[0], False),
+                        (BENIGN[1], False)):
         lines = (src / rel).read_text(encoding="utf-8").splitlines(keepends=True)
         out = dst / rel
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -249,8 +251,10 @@ def test_toxicity_heads_score_one_column_per_label_and_survive_skops(tmp_path):
     assert predict_scores(loaded, []).shape == (0, 2)
 
 
-GROUP_ATTACKS = ["Muslims are vermin and should be driven out of our country.",
-                 "Diese Flüchtlinge sind alle Parasiten, raus mit ihnen!"]
+# Hate against a group, in words that are not insults: low on the offensive head, high on the
+# identity-attack head (raw 0.47 / 0.92 and 0.88 / 0.97 before the prior shift).
+GROUP_ATTACKS = ["Black people are animals and do not belong in civilised society.",
+                 "Ausländer sind alle kriminell und sollten abgeschoben werden."]
 PERSONAL_INSULTS = ["You are a stupid idiot.", "Du bist ein dummer Idiot."]
 
 
