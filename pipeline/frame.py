@@ -95,12 +95,17 @@ def with_groups(frame: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFram
     return frame
 
 
-def follower_groups(frame: pd.DataFrame) -> pd.DataFrame:
+def follower_groups(frame: pd.DataFrame, snapshots: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
     """:data:`GROUP_COLUMNS` of every account of ``frame`` (the whole follower list),
-    indexed by account id."""
+    indexed by account id. ``snapshots`` (``taken_at``, ``direction``, ``account_id``) gives
+    the snapshot interval each follower first appeared in (``group_same_interval``,
+    ``group_week_and_interval``); without them those two counts are 0."""
     from pipeline.groups import group_features
 
-    groups = group_features(frame.reset_index(drop=True))
+    if snapshots is not None and not len(snapshots):
+        snapshots = None
+    groups = group_features(frame.reset_index(drop=True), snapshots)
     groups.index = frame["account_id"].astype(str).to_numpy()
     return groups
 
@@ -169,4 +174,4 @@ def load_account_frame(
             counts = churn.detect(snapshots).counts
     frame = account_frame(tables["accounts"], tables["posts"], counts,
                           max_posts=cfg.features.max_posts)
-    return with_groups(frame, follower_groups(frame)) if len(frame) else frame
+    return with_groups(frame, follower_groups(frame, snapshots)) if len(frame) else frame

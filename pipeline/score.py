@@ -417,6 +417,13 @@ class Spool:
         return churn_counts(pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"]),
                             self._times)
 
+    def follower_snapshots(self) -> pd.DataFrame:
+        """Every follower-list snapshot row (``taken_at``, ``direction``, ``account_id``), for
+        the interval each follower first appeared in (:mod:`pipeline.groups`)."""
+        rows = self.db.execute("SELECT taken_at, direction, account_id FROM snapshots "
+                               "WHERE direction = 'followers'").fetchall()
+        return pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"])
+
     def write_rejects(self, path: Path, batch: int = 10_000) -> None:
         """The rejects file (CSV, neutralised), streamed in batches and written atomically."""
         cursor = self.db.execute(
@@ -513,7 +520,11 @@ def ingested_groups(cfg: Config) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     accounts = pd.read_parquet(path)
-    return follower_groups(ingested_frame(cfg, accounts["account_id"].astype(str).tolist()))
+    snap_path = io.table_path(cfg.ingest.out_dir, "snapshots")
+    snapshots = (pd.read_parquet(snap_path, columns=["taken_at", "direction", "account_id"])
+                 if snap_path.is_file() else None)
+    return follower_groups(ingested_frame(cfg, accounts["account_id"].astype(str).tolist()),
+                           snapshots)
 
 
 def ingested_account(cfg: Config, who: str) -> pd.DataFrame:
@@ -618,7 +629,7 @@ def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path) -> pd.
         parts.append(light)
     columns = ["account_id", "created_at", "bio", "display_name", "posts"]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    groups = follower_groups(frame)
+    groups = follower_groups(frame, spool.follower_snapshots())
     with io.atomic_path(path) as tmp:
         groups.to_parquet(tmp)
     return groups

@@ -101,16 +101,22 @@ def test_group_sentence_in_the_persons_words():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from pipeline import ingest
-    from pipeline.config import Source
+def demo_raw(tmp_path_factory):
     from pipeline.demo import demo_config, generate
-    from pipeline.frame import account_frame
 
     out = tmp_path_factory.mktemp("demo") / "raw"
     cfg = demo_config(out_dir=out, n_followers=1000)
     generate(cfg)
-    truth = json.loads(cfg.demo.truth_out.read_text())
+    return out, json.loads(cfg.demo.truth_out.read_text())
+
+
+@pytest.fixture(scope="module")
+def demo(demo_raw):
+    from pipeline import ingest
+    from pipeline.config import Source
+    from pipeline.frame import account_frame
+
+    out, truth = demo_raw
     tables = ingest.load([Source(path=out)]).tables
     frame = account_frame(tables["accounts"].frame, tables["posts"].frame)
     return truth, frame, tables["snapshots"].frame
@@ -157,3 +163,33 @@ def test_group_column_names_agree_with_the_frame_contract():
     from pipeline.groups import GROUP_FEATURES
 
     assert GROUP_COLUMNS == GROUP_FEATURES
+
+
+def test_training_and_scoring_count_the_snapshot_intervals_alike(demo_raw, demo, tmp_path):
+    """The follow farm arrived within 36 hours: with the snapshots, the frame training reads
+    (pipeline.frame.follower_groups) and batch scoring (its spool) both count it, the same."""
+    from pipeline import score as scoring
+    from pipeline.config import Source
+    from pipeline.frame import GROUP_COLUMNS, follower_groups
+
+    out, truth = demo_raw
+    _, frame, snaps = demo
+    farm = next(g for g in truth["groups"] if g["kind"] == "follow_farm")
+    trained = follower_groups(frame, snaps)
+    assert (trained.loc[farm["account_ids"], "group_week_and_interval"]
+            >= farm["size"] - 1).mean() >= 0.9
+    assert (trained["group_same_interval"] > 0).mean() > 0.5  # most arrived after the first
+    without = follower_groups(frame)
+    assert (without[["group_same_interval", "group_week_and_interval"]] == 0).all().all()
+    pd.testing.assert_frame_equal(
+        without.drop(columns=["group_same_interval", "group_week_and_interval"]),
+        trained.drop(columns=["group_same_interval", "group_week_and_interval"]))
+
+    spool = scoring.Spool(tmp_path / "spool.sqlite")
+    for item in scoring.iter_records([Source(path=out)]):
+        spool.add(item)
+    n = spool.finish(chunk_size=300)["accounts"]
+    scored = scoring.spool_groups(spool, -(-n // 300), 30, tmp_path / "groups.parquet")
+    spool.close()
+    pd.testing.assert_frame_equal(scored.loc[trained.index, GROUP_COLUMNS].astype("int64"),
+                                  trained[GROUP_COLUMNS].astype("int64"))
