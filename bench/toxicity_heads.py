@@ -20,7 +20,6 @@ Two experiments (see README "Toxicity"):
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -41,15 +40,11 @@ from pipeline.train_toxicity import (  # noqa: E402
 
 
 def load(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """OLID + GermEval with an ``attack`` column (aimed at a group / a social identity)."""
-    olid = read_olid(data_dir / OLID)
-    raw = pd.read_csv(data_dir / OLID, sep="\t", keep_default_na=False, dtype=str)
-    olid["attack"] = ((raw["subtask_b"] == "TIN") & (raw["subtask_c"] == "GRP")).astype(int)
-    ger = read_germeval(data_dir / GERMEVAL)
-    with open(data_dir / GERMEVAL, encoding="utf-8", newline="") as fh:
-        fine = [f[2] for f in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if f]
-    ger["attack"] = (np.asarray(fine) == "ABUSE").astype(int)
-    return pd.concat([olid, ger], ignore_index=True), read_hatecheck(data_dir / HATECHECK)
+    """OLID + GermEval with train-toxicity's ``attack`` column (aimed at a group / a social
+    identity), and HateCheck."""
+    data = pd.concat([read_olid(data_dir / OLID), read_germeval(data_dir / GERMEVAL)],
+                     ignore_index=True)
+    return data, read_hatecheck(data_dir / HATECHECK)
 
 
 def auc(y, s) -> float:
