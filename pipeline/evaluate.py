@@ -19,7 +19,6 @@ import pandas as pd
 from pipeline import io
 from pipeline.config import Config, RulesConfig, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
-from pipeline.features.toxicity import flag_score
 
 MODELS = ("model", "rules", "majority")
 
@@ -42,6 +41,8 @@ def rule_flags(features: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
                         if rules.skip_private else False)
     read_share = features["language__lang_readable_share"]
     flags["language"] = has_posts & (read_share < rules.min_read_share)
+    from pipeline.features.toxicity import flag_score  # scikit-learn: not at import time
+
     flags["toxicity"] = flag_score(features) > rules.max_toxicity
     flags["topic"] = has_posts & (features["topic__topic_centroid_cos"] < rules.min_relevance)
     return flags.astype(bool)
