@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import schema
-from pipeline.console import FollowbackError
+from pipeline.core.console import FollowbackError
+from pipeline.data import schema
 from pipeline.demo import (
     ARCHETYPES,
     GENUINE,
@@ -467,7 +467,7 @@ def test_some_followers_write_about_her_topics_in_german_and_others_in_foreign_l
 def test_foreign_language_posts_on_her_topics_count_as_relevant_in_the_truth(demo):
     """A Spanish post about sourdough is on her topic although she cannot read it: the truth
     marks such followers relevant and unreadable, and never counts an on-topic text as off-topic."""
-    from pipeline.demo_text import foreign
+    from pipeline.demo.text import foreign
 
     accounts = demo.truth["accounts"]
     followers = {a: v for a, v in accounts.items() if v["follower"]}

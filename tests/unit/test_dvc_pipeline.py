@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipeline.cli import COMMANDS
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DVC = yaml.safe_load((REPO / "dvc.yaml").read_text())
