@@ -277,10 +277,10 @@ def test_following_list_says_more_than_her_decisions(demo):
 
 def test_implicit_noise_leaves_the_rest_of_the_demo_alone(tmp_path, monkeypatch):
     """The planting draws from its own stream: accounts, posts and decisions do not change."""
-    from pipeline import demo as demo_module
+    from pipeline.demo.world import World
 
     generate(demo_config(out_dir=tmp_path / "with", n_followers=N))
-    monkeypatch.setattr(demo_module._World, "plant_implicit_noise", lambda self: None)
+    monkeypatch.setattr(World, "plant_implicit_noise", lambda self: None)
     generate(demo_config(out_dir=tmp_path / "without", n_followers=N))
     for name in ("accounts.csv", "posts.jsonl", "decisions.csv"):
         assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes()
