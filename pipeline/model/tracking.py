@@ -169,13 +169,20 @@ def input_example(X: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 
 
 def input_schema():
-    """The raw account frame, column by column; only ``account_id`` and ``handle`` required."""
-    from mlflow.types.schema import Array, ColSpec, DataType, Object, Property, Schema
+    """The raw account frame, column by column; only ``account_id`` and ``handle`` required.
+
+    Texts are ``string``. Counts, flags and times are ``Any``: MLflow's ``double``, ``long``,
+    ``boolean`` and ``datetime`` refuse what :func:`pipeline.data.frame.account_frame` and every
+    importer produce (nullable ``Int64`` and ``boolean``, times with a time zone: "Can not
+    safely convert Int64 to float64"), while the floats, naive times and JSON values of
+    :func:`input_example`, served requests and Spark pass as well; the model casts every column
+    back to the contract's dtype (:func:`pipeline.model.pyfunc.input_frame`).
+    """
+    from mlflow.types.schema import AnyType, Array, ColSpec, DataType, Object, Property, Schema
 
     from pipeline.data import schema
-    from pipeline.data.frame import CONTEXT_COLUMNS, INPUT_COLUMNS
+    from pipeline.data.frame import INPUT_COLUMNS
 
-    kinds = {"string": DataType.string, "Int64": DataType.double, "boolean": DataType.double}
     dtypes = schema.dtypes("accounts")
     # "language": the platform's language tag of a post, where it has one (pipeline.data.frame)
     post = Object([Property(name, DataType.string, required=False)
@@ -185,12 +192,10 @@ def input_schema():
         required = col in ("account_id", "handle")
         if col == "posts":
             specs.append(ColSpec(Array(post), col, required=False))
-        elif col in CONTEXT_COLUMNS:
-            specs.append(ColSpec(DataType.double, col, required=False))
-        elif dtypes[col].startswith("datetime"):
-            specs.append(ColSpec(DataType.datetime, col, required=False))
-        else:
-            specs.append(ColSpec(kinds[dtypes[col]], col, required=required))
+        elif dtypes.get(col) == "string":
+            specs.append(ColSpec(DataType.string, col, required=required))
+        else:  # counts, flags, times, and the context counts beside the account columns
+            specs.append(ColSpec(AnyType(), col, required=False))
     return Schema(specs)
 
 

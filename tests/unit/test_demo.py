@@ -16,14 +16,9 @@ from typer.testing import CliRunner
 
 from pipeline.core.console import FollowbackError
 from pipeline.data import schema
-from pipeline.demo import (
-    ARCHETYPES,
-    GENUINE,
-    TABLE_FILES,
-    _largest_remainder,
-    demo_config,
-    generate,
-)
+from pipeline.demo import TABLE_FILES, demo_config, generate
+from pipeline.demo.accounts import _largest_remainder
+from pipeline.demo.persona import ARCHETYPES, GENUINE
 
 N = 300
 DAY = pd.Timedelta(days=1)
@@ -494,7 +489,7 @@ def test_foreign_language_posts_on_her_topics_count_as_relevant_in_the_truth(dem
 
 
 def test_posts_carry_mastodon_style_language_tags(demo):
-    from pipeline.demo import demo_language_tag
+    from pipeline.demo.accounts import demo_language_tag
 
     posts = demo.tables["posts"]
     own = posts[posts["kind"].ne("like")]

@@ -99,6 +99,24 @@ def test_mlflow_loads_the_folder_from_an_empty_folder_without_pickle(saved, tmp_
     pd.testing.assert_frame_equal(loaded.predict(example), ours.predict(None, saved.frame.head(6)))
 
 
+
+def test_mlflow_predicts_on_the_account_frame_itself(saved):
+    """README promises that ``predict`` takes the raw account frame as every importer produces
+    it: nullable Int64 counts, nullable booleans, times with a time zone. MLflow's signature
+    check refused it before ("Can not safely convert Int64 to float64")."""
+    import mlflow
+
+    frame = saved.frame.head(6)
+    assert str(frame["followers_count"].dtype) == "Int64"
+    assert str(frame["is_private"].dtype) == "boolean"
+    assert isinstance(frame["created_at"].dtype, pd.DatetimeTZDtype)
+    with_nulls = frame.copy()
+    with_nulls.loc[0, ["followers_count", "is_private", "created_at"]] = pd.NA
+    loaded = mlflow.pyfunc.load_model(str(saved.folder))
+    ours, _ = tracking.load_model(saved.cfg, str(saved.folder))
+    for given in (frame, with_nulls):
+        pd.testing.assert_frame_equal(loaded.predict(given), ours.predict(None, given))
+
 # --------------------------------------------------------------------------- planted folders
 
 

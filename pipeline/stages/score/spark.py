@@ -44,19 +44,23 @@ SEQ = "_followback_seq"
 
 
 def _arrow_schema():
-    """The model-input Parquet schema, from the model's MLflow input schema."""
+    """The model-input Parquet schema: texts as strings, counts, flags and context counts as
+    doubles (nullable), times as naive UTC, posts as a list of structs, column by column of
+    :data:`pipeline.data.frame.INPUT_COLUMNS` (the model's MLflow input schema)."""
     import pyarrow as pa
 
-    from pipeline.model import tracking
+    from pipeline.data import schema
+    from pipeline.data.frame import INPUT_COLUMNS
 
     post = pa.struct([("text", pa.string()), ("kind", pa.string()), ("created_at", pa.string()),
                       ("language", pa.string())])  # the platform's tag, as in the MLflow schema
-    kinds = {"string": pa.string(), "double": pa.float64(), "datetime": pa.timestamp("us")}
+    dtypes = schema.dtypes("accounts")
     fields = []
-    for spec in tracking.input_schema().inputs:
-        kind = "posts" if spec.name == "posts" else str(spec.type.name if hasattr(
-            spec.type, "name") else spec.type)
-        fields.append(pa.field(spec.name, pa.list_(post) if kind == "posts" else kinds[kind]))
+    for col in INPUT_COLUMNS:
+        dtype = dtypes.get(col, "Int64")  # the context counts are Int64 too
+        kind = (pa.list_(post) if col == "posts" else pa.string() if dtype == "string"
+                else pa.timestamp("us") if dtype.startswith("datetime") else pa.float64())
+        fields.append(pa.field(col, kind))
     return pa.schema(fields)
 
 
