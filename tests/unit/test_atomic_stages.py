@@ -80,8 +80,8 @@ def run_featurize(root: Path, gen: str) -> None:
     seconds to load and do not change how the outputs are written)."""
     from sklearn.compose import ColumnTransformer
 
-    from pipeline.features import compose
     from pipeline.features.ratio import FollowRatio
+    from pipeline.model import compose
     from pipeline.stages import featurize
 
     cfg = _config()

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -96,7 +97,7 @@ def test_metrics_importance_overrides_and_counts_are_shown(project):
 def test_accounts_most_uncertain_first_and_capped(project):
     project.report.max_accounts = 10
     scores = read_scores(project.score.out)
-    rows = report.account_rows(scores, scoring.pd.DataFrame(
+    rows = report.account_rows(scores, pd.DataFrame(
         {"account_id": ["1002"], "follow_back": [True]}), project.report.max_accounts)
     assert len(rows) == 10
     from pipeline.stages.review import uncertainty
