@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     from pipeline.data.scores import read_scores
     from pipeline.model.tracking import load_model
     from pipeline.stages import score as scoring
-    from pipeline.stages import spark, train
+    from pipeline.stages import train
+    from pipeline.stages.score import spark
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,7 @@ def test_spark_engine_scores_the_demo_accounts_as_the_local_engine(demo_project,
 
 def test_spark_engine_writes_a_parquet_folder(demo_project, tmp_path):  # noqa: F811
     from pipeline.core.config import Source
-    from pipeline.stages import spark
+    from pipeline.stages.score import spark
     from tests.unit.test_score import toy_tables, write_inputs
 
     accounts, posts, _ = toy_tables(6)
@@ -73,7 +73,7 @@ def test_spark_python_workers_run_one_encoder_thread_per_core():
     """Each worker sees the thread limits (two workers on local[2] must not run 4+ threads)."""
     import os
 
-    from pipeline.stages import spark as engine
+    from pipeline.stages.score import spark as engine
 
     session = engine.session("local[2]")
     try:

@@ -56,7 +56,7 @@ def cli(
     if engine not in ("local", "spark"):
         raise FollowbackError(f"unknown engine {engine!r}: use local or spark")
     if engine == "spark":
-        from pipeline.stages import spark
+        from pipeline.stages.score import spark
 
         print_summary(spark.score_spark(cfg, out or cfg.score.out, sources, model_uri,
                                         master=master, chunk_size=chunk_size))
