@@ -90,6 +90,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("apply", "pipeline.stages.apply"),
     ("churn", "pipeline.stages.churn"),
     ("trends", "pipeline.stages.trends"),
+    ("app", "pipeline.app"),
 ]
 
 # Errors a user can act on: printed as one readable line, exit status 2.

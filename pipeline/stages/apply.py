@@ -257,6 +257,43 @@ def cap(plan: Plan, max_actions: int, actions_dir: Path, budgets, cost: dict[str
     return Plan(plan.platform, kept, held, plan.fetch, plan.undo_of)
 
 
+def writes_of(platform: str):
+    """The platform's writer class: its pace, write budgets and point costs."""
+    if platform == "mastodon":
+        from pipeline.data.fetch.mastodon import MastodonActions
+
+        return MastodonActions
+    from pipeline.data.fetch.bluesky import BlueskyActions
+
+    return BlueskyActions
+
+
+def capped_plan(cfg: Config, platform: str, unfollow_tricksters: bool = False,
+                max_actions: int | None = None, undo: Path | None = None,
+                now: datetime | None = None) -> Plan:
+    """The plan of one run as ``apply`` makes it: from the verdicts (or the reverse of the
+    action log ``undo``), kept within ``--max`` and the platform's write limits left."""
+    if undo is not None:
+        plan = undo_plan(undo)
+        if plan.platform != platform:
+            raise FollowbackError(f"{undo} is a {plan.platform} log, not {platform}")
+    else:
+        plan = make_plan(cfg, platform, unfollow_tricksters)
+    writes = writes_of(platform)
+    return cap(plan, cfg.apply.max_actions if max_actions is None else max_actions,
+               cfg.apply.actions_dir, writes.budgets, writes.cost, now or datetime.now(UTC))
+
+
+def limits_left(cfg: Config, platform: str, now: datetime | None = None) -> list[dict]:
+    """Per write window of the platform: its limit in points and what earlier runs left."""
+    writes = writes_of(platform)
+    now = now or datetime.now(UTC)
+    return [{"window_hours": window / 3600, "limit": limit,
+             "left": limit - used_points(cfg.apply.actions_dir, platform, writes.cost,
+                                         now - timedelta(seconds=window))}
+            for limit, window in writes.budgets]
+
+
 # --------------------------------------------------------------------------- carrying out
 
 
@@ -406,21 +443,11 @@ def cli(
     from pipeline.data.fetch._run import completed
 
     cfg = load_config(params)
-    if undo is not None:
-        plan = undo_plan(undo)
-        if plan.platform != platform:
-            raise FollowbackError(f"{undo} is a {plan.platform} log, not {platform}")
-    else:
-        plan = make_plan(cfg, platform, unfollow_tricksters)
+    now = datetime.now(UTC)
+    plan = capped_plan(cfg, platform, unfollow_tricksters, max_actions, undo, now)
     fetches = completed(cfg.fetch.out_dir / platform)
     manifest = fetches[-1][1] if fetches else None  # the server and account it was of
-    if platform == "mastodon":
-        from pipeline.data.fetch.mastodon import MastodonActions as Writes
-    else:
-        from pipeline.data.fetch.bluesky import BlueskyActions as Writes
-    now = datetime.now(UTC)
-    plan = cap(plan, cfg.apply.max_actions if max_actions is None else max_actions,
-               cfg.apply.actions_dir, Writes.budgets, Writes.cost, now)
+    Writes = writes_of(platform)  # noqa: N806 (a class)
     print_plan(plan, dry_run=not yes)
     if not yes:
         console.print("dry run: nothing was changed; add --yes to carry it out",
