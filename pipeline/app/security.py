@@ -13,10 +13,10 @@ passes four checks (an ASGI middleware, in this order):
 3. **CSRF** (a form on another page posting with the cookie): every request that changes
    something (any method but GET, HEAD, OPTIONS) carries the run's CSRF token in the
    ``X-CSRF-Token`` header (htmx sends it) or a ``csrf_token`` form field (403 without), and
-   an ``Origin`` header, when sent, must be the app's own.
+   an ``Origin`` header, when sent, must be the app's own (scheme, name and port).
 4. **Headers on every answer**: a Content-Security-Policy that allows only the app's own
    scripts and style sheets (no inline script, no eval, nothing from another origin, no
-   framing), ``nosniff``, no referrer, no caching of pages.
+   framing), ``nosniff``, no referrer to other sites, no caching of pages.
 
 Every text a stranger wrote reaches a page through Jinja2's autoescaping only.
 """
@@ -37,7 +37,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # "no-referrer" would make form posts send Origin: null
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
@@ -124,12 +124,7 @@ class Guard:
             return
         if scope["method"] not in SAFE_METHODS:
             origin = headers.get("origin")
-            if origin is not None and origin != "null" and host_name(
-                    urlsplit(origin).netloc) not in self.hosts:
-                await self._refuse(send_with_headers, 403, "wrong Origin",
-                                   "A page of another site may not change anything here.")
-                return
-            if origin == "null":
+            if origin is not None and not self._own_origin(origin):
                 await self._refuse(send_with_headers, 403, "wrong Origin",
                                    "A page of another site may not change anything here.")
                 return
@@ -139,6 +134,17 @@ class Guard:
                                    "Reload the page and try again.")
                 return
         await self.app(scope, receive, send_with_headers)
+
+    def _own_origin(self, origin: str) -> bool:
+        """Whether an ``Origin`` header names this app: http, a served name, this port (a
+        page on another port of 127.0.0.1 is another origin, though the same site)."""
+        try:
+            parts = urlsplit(origin)
+            port = parts.port
+        except ValueError:
+            return False
+        return (parts.scheme == "http" and port == self.port
+                and host_name(parts.netloc) in self.hosts)
 
     async def _csrf_ok(self, headers: dict[str, str], receive):
         """Whether the request carries the CSRF token (header, else form field); the body,

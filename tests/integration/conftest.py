@@ -54,3 +54,37 @@ def trained_project(tmp_path_factory, cli_runner):
         yield root
     finally:
         os.chdir(old)
+
+
+# --------------------------------------------------------------------------- a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine notes say: without the background-networking switches Chromium keeps trying
+# to reach Google's hosts, which this closed network refuses. Playwright adds --headless.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def launch_chromium(playwright, *extra: str):
+    """Debian's chromium (never a browser Playwright downloads), headless."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
+                    "(apt-get install chromium)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                      args=[*CHROMIUM_ARGS, *extra])
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()
