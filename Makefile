@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup bench lint clean ui java exps
+.PHONY: demo test setup bench lint clean ui java chromium exps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,16 @@ java:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless; }
 
-setup: $(STAMP) java
+# The browser tests (`followback app`, the review page) drive Debian's chromium through
+# Playwright's executable_path: never a browser Playwright downloads. Installed like java.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "chromium not found: installing Debian's chromium"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+setup: $(STAMP) java chromium
 
 ## Train on the bundled demo data, score every follower and write the review report.
 demo: $(STAMP)

@@ -36,6 +36,13 @@ def bind(host: str, port: int, tries: int = 20) -> socket.socket:
                           f"({last}); choose another with --port")
 
 
+def _quietly(work) -> None:
+    try:
+        work()
+    except Exception:  # noqa: BLE001 - the page that reads the file says what is wrong
+        pass
+
+
 def allowed_hosts(host: str) -> tuple[str, ...]:
     """The names the Host header may carry: the loopback names, and ``host`` when told one."""
     names = ["127.0.0.1", "localhost"]
@@ -61,7 +68,11 @@ def serve(params: Path, port: int = 8765, host: str = LOOPBACK, open_browser: bo
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     keys = Secrets()
-    app = create_app(Project(cfg, Path(params)), keys, actual, allowed_hosts(host))
+    project = Project(cfg, Path(params))
+    app = create_app(project, keys, actual, allowed_hosts(host))
+    # Read the scores while the browser opens, so the first page does not wait for them
+    # (an error here shows on the page that needs the file instead).
+    threading.Thread(target=_quietly, args=(project.warm,), daemon=True).start()
     shown = LOOPBACK if host in (LOOPBACK, "0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{actual}/?token={keys.token}"

@@ -242,15 +242,14 @@ class Project:
         query = q.strip().casefold()
         if query:
             mask &= scores["search"].str.contains(query, regex=False).to_numpy(dtype=bool)
-        chosen = scores[mask]
-        key = {"uncertain": "uncertainty", "probability": "probability",
-               "handle": "handle_key", "verdict": "verdict_order"}.get(sort, "uncertainty")
-        chosen = chosen.sort_values([key, "account_id"], ascending=[not desc, True],
-                                    kind="stable", na_position="last")
+        order = self._order(sort if sort in SORTS else "uncertain")
+        if desc:
+            order = order[::-1]
+        chosen = order[mask[order]]  # positions of the matching rows, in the sort's order
         per_page = per_page if per_page in PAGE_SIZES else 50
         pages = max(1, math.ceil(len(chosen) / per_page))
         page = min(max(1, page), pages)
-        part = chosen.iloc[(page - 1) * per_page: page * per_page]
+        part = scores.iloc[chosen[(page - 1) * per_page: page * per_page]]
         decided_map = self.decided_map()
         links = self.profiles()
         rows = []
@@ -268,6 +267,29 @@ class Project:
                 "url": links.get(s.account_id, {}).get("url"),
             })
         return Followers(rows, len(chosen), len(scores), page, pages, per_page)
+
+    def _order(self, sort: str) -> np.ndarray:
+        """Row positions of the scores sorted by ``sort`` (ties by account id), made once per
+        scores version: a page is then a mask and a slice, whatever the sort."""
+        key = {"uncertain": "uncertainty", "probability": "probability",
+               "handle": "handle_key", "verdict": "verdict_order"}[sort]
+
+        def build() -> np.ndarray:
+            scores = self.scores()
+            values = scores[key]
+            if values.dtype.kind == "f":
+                values = values.fillna(np.inf)
+            return np.lexsort((scores["account_id"].to_numpy(dtype=str),
+                               values.to_numpy()))
+
+        return self._cached(f"order:{sort}", [self.cfg.score.out], build)
+
+    def warm(self) -> None:
+        """Read what the first pages need (the scores, the decisions, the queue)."""
+        if self.has_scores():
+            self.scores()
+            self.decisions()
+            self.queue()
 
 
 def _decision_row(path: Path, account_id: str) -> dict | None:

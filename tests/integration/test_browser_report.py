@@ -1,20 +1,11 @@
-"""The review page in a real browser: headless Chromium driven over the DevTools protocol.
+"""The review page in a real browser: Playwright drives Debian's headless chromium.
 
-Chromium is Debian's package; the session fixture installs it with apt-get when it is missing
-(CI machines start fresh) and skips only where apt itself is unavailable. The DevTools protocol
-runs over a pipe (``--remote-debugging-pipe``: NUL-separated JSON on file descriptors 3 and 4),
-so no driver binary, network port or extra Python package is needed.
+Chromium is Debian's package (`make test` installs it with apt-get when missing, as it does
+java); Playwright is told its path, so no browser is ever downloaded (the fixtures are in
+conftest.py).
 """
 
 from __future__ import annotations
-
-import base64
-import json
-import os
-import shutil
-import subprocess
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,123 +25,42 @@ from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixt
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 PLANTED_SCRIPT = "<script>document.title='pwned';window.__pwned=1</script>"
 PLANTED_IMG = '<img src=x onerror="window.__pwned=2">'
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium, installed here when missing (the test setup of a fresh machine)."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    apt = shutil.which("apt-get")
-    if apt is None:
-        pytest.skip("chromium is not installed and apt-get is not available to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-qq"], check=True, env=env, capture_output=True,
-                   timeout=600)
-    done = subprocess.run([apt, "install", "-y", "-qq", "chromium"], env=env,
-                          capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0 and CHROMIUM.exists(), f"apt-get install chromium failed:\n" \
-        f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    return CHROMIUM
+class Page:
+    """A page of the shared browser, with the few calls these tests make."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+        self.page = context.new_page()
+
+    def eval(self, expression: str):
+        # A string is evaluated as a script, statements too (as Runtime.evaluate did).
+        return self.page.evaluate(expression)
 
 
-class Browser:
-    """Headless Chromium over the DevTools protocol on a pipe."""
+@pytest.fixture
+def browser(chromium):
+    context = chromium.new_context(viewport={"width": 1200, "height": 2000})
+    pages: list[Page] = []
 
-    def __init__(self, binary: Path, profile: Path) -> None:
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
+    class Opener:
+        def open(self, url: str) -> Page:
+            page = Page(context)
+            page.page.goto(url)
+            pages.append(page)
+            return page
 
-        def wire_fds() -> None:  # in the child: the protocol's fixed descriptors 3 and 4
-            a, b = os.dup(to_chrome_r), os.dup(from_chrome_w)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
+        def eval(self, page: Page, expression: str):
+            return page.eval(expression)
 
-        self.proc = subprocess.Popen(
-            [str(binary), "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", "--remote-debugging-pipe",
-             "--window-size=1200,2000", "about:blank"],
-            preexec_fn=wire_fds, close_fds=False,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buffer = b""
-        self._id = 0
-        self.events: list[dict] = []
+        def screenshot(self, page: Page, path) -> None:
+            page.page.screenshot(path=str(path))
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30) -> dict:
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = self._read()
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-            self.events.append(reply)
-        raise TimeoutError(method)
-
-    def _read(self) -> dict:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._from_chrome, 1 << 16)
-            if not chunk:
-                raise EOFError("chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def open(self, url: str) -> str:
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target,
-                                                      "flatten": True})["sessionId"]
-        self.send("Runtime.enable", session=session)
-        self.send("Log.enable", session=session)
-        self.send("Page.navigate", {"url": url}, session=session)
-        deadline = time.monotonic() + 30
-        while self.eval(session, "document.readyState") != "complete":
-            assert time.monotonic() < deadline, "page did not load"
-            time.sleep(0.05)
-        return session
-
-    def eval(self, session: str, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression,
-                                                "returnByValue": True}, session=session)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
-
-    def screenshot(self, session: str, path: Path) -> None:
-        data = self.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
-        path.write_bytes(base64.b64decode(data))
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except (OSError, EOFError, TimeoutError, RuntimeError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._to_chrome)
-        os.close(self._from_chrome)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, tmp_path_factory):
-    b = Browser(chromium, tmp_path_factory.mktemp("chromium-profile"))
-    yield b
-    b.close()
+    yield Opener()
+    context.close()
 
 
 @pytest.fixture(scope="module")

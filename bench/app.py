@@ -1,0 +1,92 @@
+"""How fast the app's pages answer at 50,000 followers, against the static review page.
+
+A generated scores file of N accounts (the columns ``followback score`` writes); the app is
+called in this process through Starlette's TestClient (no network), signed in like a browser.
+Measured: the first request after start (it reads the scores file), then each page warm,
+the median of ``--repeat`` runs. Baselines in the same run: reading the scores file alone
+(``read_scores``, the floor of a cold page) and building the static review page
+``followback report`` writes for the same accounts (``report.max_accounts`` of them).
+
+    python bench/app.py --followers 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--followers", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from starlette.testclient import TestClient
+
+    from pipeline.app.security import Secrets
+    from pipeline.app.server import create_app
+    from pipeline.app.store import Project
+    from pipeline.core.config import load_config
+    from pipeline.data.scores import read_scores
+    from pipeline.stages import report
+    from tests.integration.app_projects import scores_project, synthetic_scores
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = scores_project(Path(tmp) / "project", synthetic_scores(args.followers))
+        os.chdir(root)
+        cfg = load_config(root / "params.yaml")
+        size = (root / "data" / "scores.csv").stat().st_size
+        print(f"{args.followers:,} scored accounts ({size / 1e6:.1f} MB scores.csv), "
+              f"median of {args.repeat}")
+
+        read_s, scores = timed(lambda: read_scores(cfg.score.out), args.repeat)
+        print(f"baseline  read_scores                         {read_s * 1000:8.0f} ms")
+        build_s, html = timed(lambda: report.build(cfg, scores), 1)
+        print(f"baseline  static review page (report.build)   {build_s * 1000:8.0f} ms  "
+              f"{len(html) / 1e6:.1f} MB, {cfg.report.max_accounts:,} accounts on it")
+
+        keys = Secrets()
+        app = create_app(Project(cfg, root / "params.yaml"), keys, 8765)
+        with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+            client.get(f"/?token={keys.token}", follow_redirects=False)
+            start = time.perf_counter()
+            first = client.get("/queue")
+            cold = time.perf_counter() - start
+            assert first.status_code == 200
+            print(f"app       first queue page (reads the file)   {cold * 1000:8.0f} ms")
+            pages = {
+                "queue page": "/queue",
+                "queue, 100th account": "/queue?at=100",
+                "followers, first page": "/followers",
+                "followers, page 900": "/followers?page=900",
+                "followers, search 'user4'": "/followers?q=user4",
+                "followers, skip by probability": "/followers?verdict=skip&sort=probability"
+                                                  "&desc=1",
+                "followers, 200 a page": "/followers?per_page=200",
+            }
+            for name, url in pages.items():
+                seconds, answer = timed(lambda u=url: client.get(u), args.repeat)
+                assert answer.status_code == 200, (url, answer.status_code)
+                print(f"app       {name:<36}{seconds * 1000:8.0f} ms  "
+                      f"{len(answer.content) / 1e3:6.0f} kB")
+
+
+if __name__ == "__main__":
+    main()
