@@ -150,3 +150,24 @@ def test_mkdocs_nav_has_the_results_section():
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert re.search(r"^  - Results:\n      - results/index.md$", text, flags=re.M)
     assert "font: false" in text  # no web fonts: the site builds and reads offline
+
+
+def _anchors(page: Path) -> set[str]:
+    """The heading anchors MkDocs gives a page (toc's slugify of the heading's text)."""
+    from markdown.extensions.toc import slugify
+
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    headings = re.findall(r"^#{1,6} +(.+?) *$", text, flags=re.M)
+    return {slugify(re.sub(r"[`*]", "", h), "-") for h in headings}
+
+
+def test_readme_links_to_docs_resolve():
+    # mkdocs build --strict checks the site's own links; the README is not part of the site.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\((docs/[^)#\s]+)(?:#([^)\s]+))?\)", readme)
+    assert len(links) > 10
+    for target, anchor in links:
+        page = ROOT / target
+        assert page.is_file(), f"README links to {target}, which does not exist"
+        if anchor:
+            assert anchor in _anchors(page), f"README links to {target}#{anchor}: no such heading"
