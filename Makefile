@@ -32,9 +32,11 @@ demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	@echo "Review report: reports/review.html   Scores: data/scores.csv"
 
-## Build the documentation site (docs/ -> site/) and run the whole test suite (fast tests and
-## the slow real-model tests). The site is built first, so pytest's summary stays the last line.
+## Check the import layers, build the documentation site (docs/ -> site/) and run the whole
+## test suite (fast tests and the slow real-model tests). pytest runs last, so its summary stays
+## the last line.
 test: setup docs
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## The documentation site: mkdocs.yml + docs/ -> site/; any warning (a broken link, a page
@@ -56,6 +58,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/lint-imports
 
 ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000 --workers 1
