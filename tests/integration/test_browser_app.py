@@ -274,6 +274,17 @@ def test_plan_confirm_and_see_the_follows_arrive_then_undo(chromium, masto):
     context = chromium.new_context()
     page = context.new_page()
     page.goto(served.url)
+    # The queue links each follower's avatar from the fetch (the fake server gives every
+    # fourth account the instance's placeholder, which is no avatar).
+    page.goto(served.base + "/queue")
+    number = int(page.locator("#queue article.card").get_attribute("data-account"))
+    avatar = page.locator("#queue article.card a.avatar")
+    if number % 4:
+        assert avatar.get_attribute("href") == \
+            f"{server.url}/system/accounts/avatars/{number}.png"
+        assert avatar.get_attribute("rel") == "noopener noreferrer"
+    else:
+        assert avatar.count() == 0
     page.goto(served.base + "/act")
     original = list(world.following)
     page.locator("#make-plan").click()

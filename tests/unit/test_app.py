@@ -196,3 +196,37 @@ def test_only_the_apps_own_origin_may_post(client, keys, origin):
     assert answer.status_code == 403
     assert client.post("/queue/undo", headers={"x-csrf-token": keys.csrf,
                                                "origin": ORIGIN}).status_code == 303
+
+
+def test_retrain_without_dvc_yaml_fails_on_the_page_and_says_why(client, keys):
+    import time
+
+    signed_in(client, keys)
+    started = client.post("/retrain/run", headers={"x-csrf-token": keys.csrf,
+                                                   "hx-request": "true"})
+    assert started.status_code == 200
+    for _ in range(100):
+        status = client.get("/retrain/status").text
+        if 'data-state="failed"' in status:
+            break
+        time.sleep(0.05)
+    assert 'data-state="failed"' in status and "no dvc.yaml" in status
+
+
+def test_a_taken_port_moves_to_the_next_and_other_hosts_are_named():
+    import socket
+
+    from pipeline.app.serve import allowed_hosts, bind
+
+    first = bind("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        second = bind("127.0.0.1", port)
+        assert second.getsockname()[1] > port
+        second.close()
+    finally:
+        first.close()
+    assert allowed_hosts("127.0.0.1") == ("127.0.0.1", "localhost")
+    assert allowed_hosts("192.0.2.7") == ("127.0.0.1", "localhost", "192.0.2.7")
+    assert allowed_hosts("::1") == ("127.0.0.1", "localhost", "[::1]")
+    assert isinstance(first, socket.socket)
