@@ -65,7 +65,7 @@ def main() -> None:
         keys = Secrets()
         app = create_app(Project(cfg, root / "params.yaml"), keys, 8765)
         with TestClient(app, base_url="http://127.0.0.1:8765") as client:
-            client.get(f"/?token={keys.token}", follow_redirects=False)
+            client.get(f"/?token={keys.token}")
             start = time.perf_counter()
             first = client.get("/queue")
             cold = time.perf_counter() - start

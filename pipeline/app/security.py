@@ -8,8 +8,8 @@ passes four checks (an ASGI middleware, in this order):
    name was made to resolve to 127.0.0.1 sends its own name and is refused (400).
 2. **Token** (another local user, another page): a random token per run, in the URL the command
    prints and opens, as Jupyter does. The first request that carries it gets it back as an
-   HttpOnly, SameSite=Strict cookie and is redirected to the same URL without it, so the token
-   leaves the address bar and the history; every later request needs the cookie (403 without).
+   HttpOnly, SameSite=Strict cookie with a page that moves on to the same URL without it, so
+   the token leaves the address bar; every later request needs the cookie (403 without).
 3. **CSRF** (a form on another page posting with the cookie): every request that changes
    something (any method but GET, HEAD, OPTIONS) carries the run's CSRF token in the
    ``X-CSRF-Token`` header (htmx sends it) or a ``csrf_token`` form field (403 without), and
@@ -24,9 +24,10 @@ Every text a stranger wrote reaches a page through Jinja2's autoescaping only.
 from __future__ import annotations
 
 import hmac
+import html
 import secrets
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "x-csrf-token"
@@ -43,6 +44,9 @@ HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
+SIGNED_IN = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url={location}"><title>followback</title></head>
+<body><p><a href="{location}">signed in: go on</a></p></body></html>"""
 REFUSED = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>followback: {title}</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"""
 
@@ -70,9 +74,10 @@ def host_name(value: str) -> str:
 class Guard:
     """ASGI middleware doing the four checks above around ``app``."""
 
-    def __init__(self, app, keys: Secrets, port: int, hosts: tuple[str, ...] = LOOPBACK_NAMES
-                 ) -> None:
+    def __init__(self, app, keys: Secrets, port: int, hosts: tuple[str, ...] = LOOPBACK_NAMES,
+                 on_sign_in=None) -> None:
         self.app = app
+        self.on_sign_in = on_sign_in  # called after each sign-in with the token
         self.keys = keys
         self.port = port
         self.hosts = {h.lower() for h in hosts}
@@ -103,13 +108,20 @@ class Guard:
                                    "Open the link that <code>followback app</code> printed.")
                 return
             rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-            location = scope.get("path", "/") + (f"?{rest}" if rest else "")
+            location = html.escape(quote(scope.get("path", "/")) + (f"?{rest}" if rest else ""))
             cookie = (f"{self.cookie}={self.keys.token}; Path=/; HttpOnly; SameSite=Strict")
-            await send_with_headers({"type": "http.response.start", "status": 303,
-                                     "headers": [(b"location", location.encode("latin-1")),
+            # Not a 303: a redirect would still belong to the navigation that brought the
+            # token (from the terminal, or the file the browser was opened on: cross-site), in
+            # which a SameSite=Strict cookie is not sent. A page of the app's own moving on
+            # starts a same-site navigation, which carries it.
+            body = SIGNED_IN.format(location=location).encode()
+            if self.on_sign_in is not None:
+                self.on_sign_in()
+            await send_with_headers({"type": "http.response.start", "status": 200,
+                                     "headers": [(b"content-type", b"text/html; charset=utf-8"),
                                                  (b"set-cookie", cookie.encode("latin-1")),
-                                                 (b"content-length", b"0")]})
-            await send_with_headers({"type": "http.response.body", "body": b""})
+                                                 (b"content-length", str(len(body)).encode())]})
+            await send_with_headers({"type": "http.response.body", "body": body})
             return
         jar = SimpleCookie()
         try:

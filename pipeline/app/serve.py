@@ -69,13 +69,19 @@ def serve(params: Path, port: int = 8765, host: str = LOOPBACK, open_browser: bo
     actual = sock.getsockname()[1]
     keys = Secrets()
     project = Project(cfg, Path(params))
-    app = create_app(project, keys, actual, allowed_hosts(host))
-    # Read the scores while the browser opens, so the first page does not wait for them
-    # (an error here shows on the page that needs the file instead).
-    threading.Thread(target=_quietly, args=(project.warm,), daemon=True).start()
     shown = LOOPBACK if host in (LOOPBACK, "0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{actual}/?token={keys.token}"
+    opener = redirect_file(url) if open_browser else None
+
+    def signed_in() -> None:  # the browser has been there: the file has done its work
+        if opener is not None:
+            opener.unlink(missing_ok=True)
+
+    app = create_app(project, keys, actual, allowed_hosts(host), on_sign_in=signed_in)
+    # Read the scores while the browser opens, so the first page does not wait for them
+    # (an error here shows on the page that needs the file instead).
+    threading.Thread(target=_quietly, args=(project.warm,), daemon=True).start()
     # The one place the token is shown: the terminal of the person who started the app.
     console.print(f"followback app for @{cfg.user.handle}: {url}", highlight=False,
                   markup=False, soft_wrap=True)
@@ -84,8 +90,28 @@ def serve(params: Path, port: int = 8765, host: str = LOOPBACK, open_browser: bo
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             server_header=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
-    if open_browser:
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    if opener is not None:
+        threading.Timer(0.5, webbrowser.open, args=(opener.as_uri(),)).start()
     if ready is not None:
         threading.Timer(0.1, ready, args=(url,)).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if opener is not None:
+            opener.unlink(missing_ok=True)
+
+
+def redirect_file(url: str) -> Path:
+    """A page only this user can read that sends the browser on to ``url``, as Jupyter opens
+    its own: the browser is started with this file's path, not with the token, which would
+    otherwise stand in its command line for every local user's ``ps`` to read."""
+    import html
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="followback-app-", suffix=".html")  # mode 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" '
+                 f'content="0;url={html.escape(url)}"><title>followback app</title>'
+                 f'<p><a href="{html.escape(url)}">open followback app</a></p>')
+    return Path(name)

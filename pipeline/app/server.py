@@ -256,7 +256,7 @@ class App:
 
 
 def create_app(project: Project, keys: Secrets, port: int,
-               hosts: tuple[str, ...] = LOOPBACK_NAMES) -> Guard:
+               hosts: tuple[str, ...] = LOOPBACK_NAMES, on_sign_in=None) -> Guard:
     """The ASGI app: routes behind the guard (:mod:`pipeline.app.security`)."""
     app = App(project, keys)
     routes = [
@@ -282,4 +282,4 @@ def create_app(project: Project, keys: Secrets, port: int,
     ]
     starlette = Starlette(routes=routes)
     starlette.state.app = app
-    return Guard(starlette, keys, port, hosts)
+    return Guard(starlette, keys, port, hosts, on_sign_in)

@@ -27,9 +27,12 @@ class Served:
 
 
 @contextmanager
-def serve_app(root: Path, extra_env: dict[str, str] | None = None, timeout: float = 120
-              ) -> Iterator[Served]:
-    proc = subprocess.Popen([str(BIN / "followback"), "app", "--no-browser", "--port", "0"],
+def serve_app(root: Path, extra_env: dict[str, str] | None = None, timeout: float = 120,
+              browser: bool = False) -> Iterator[Served]:
+    """``followback app`` in ``root``; ``browser``: let it open one (the ``BROWSER`` of
+    ``extra_env``), else ``--no-browser``."""
+    flags = [] if browser else ["--no-browser"]
+    proc = subprocess.Popen([str(BIN / "followback"), "app", *flags, "--port", "0"],
                             cwd=root, env={**env(), **(extra_env or {})}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)

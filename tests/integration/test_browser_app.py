@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,11 +58,17 @@ def page(chromium, big):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    answer = page.goto(served.url)
-    assert answer.ok and "token=" not in page.url  # the token left the address bar
+    sign_in(page, served)
     page.errors = errors
     yield page
     context.close()
+
+
+def sign_in(page, served) -> None:
+    """Open the printed link: the token becomes a cookie and leaves the address bar."""
+    answer = page.goto(served.url)
+    assert answer.ok
+    page.wait_for_url(served.base + "/queue")
 
 
 def decisions_of(root: Path) -> dict[str, str]:
@@ -206,6 +214,33 @@ def test_a_rebound_name_is_refused(playwright, big):
         browser.close()
 
 
+def test_the_browser_is_opened_on_a_private_file_not_on_the_token(chromium, big, tmp_path):
+    """The token never stands in the browser's command line (every local user's ``ps``
+    shows it): the app hands the browser a file only this user can read, which goes on to
+    the app, signed in."""
+    root, _ = big
+    said = tmp_path / "browser-was-given.txt"
+    recorder = tmp_path / "browser.sh"
+    recorder.write_text(f'#!/bin/sh\nprintf %s "$1" > {said}\n')
+    recorder.chmod(0o700)
+    with serve_app(root, {"BROWSER": str(recorder)}, browser=True) as served:
+        for _ in range(100):
+            if said.is_file() and said.read_text():
+                break
+            time.sleep(0.1)
+        given = said.read_text()
+        assert given.startswith("file://") and served.token not in given
+        path = Path(given.removeprefix("file://"))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(given)
+        page.wait_for_url(served.base + "/queue")
+        assert page.locator("#queue article.card").count() == 1
+        assert not path.exists()  # removed once the browser has signed in
+        context.close()
+
+
 def test_a_change_without_the_csrf_token_is_refused(page, big):
     root, served = big
     page.goto(served.base + "/queue?at=5")
@@ -234,7 +269,7 @@ def test_a_form_on_another_local_page_cannot_answer(chromium, big, tmp_path):
     context = chromium.new_context()
     try:
         page = context.new_page()
-        page.goto(served.url)  # signed in: the cookie is set
+        sign_in(page, served)
         before = decisions_of(root)
         with page.expect_navigation(url=f"{served.base}/queue/answer"):
             page.goto(f"http://127.0.0.1:{evil.server_address[1]}/index.html")
@@ -273,7 +308,7 @@ def test_plan_confirm_and_see_the_follows_arrive_then_undo(chromium, masto):
     root, world, server, served = masto
     context = chromium.new_context()
     page = context.new_page()
-    page.goto(served.url)
+    sign_in(page, served)
     # The queue links each follower's avatar from the fetch (the fake server gives every
     # fourth account the instance's placeholder, which is no avatar).
     page.goto(served.base + "/queue")

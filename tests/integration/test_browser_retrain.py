@@ -12,7 +12,7 @@ from pipeline.data.scores import read_scores
 from pipeline.stages import decide
 from tests.integration.app_projects import BIN, dvc_demo_project, env
 from tests.integration.served import serve_app
-from tests.integration.test_browser_app import decisions_of, press_and_wait
+from tests.integration.test_browser_app import decisions_of, press_and_wait, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,7 +32,7 @@ def test_answer_retrain_and_see_the_verdicts_move(chromium, demo, tmp_path):
     lock_before = (root / "dvc.lock").read_text()
     context = chromium.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.goto(served.url)
+    sign_in(page, served)
     page.goto(served.base + "/queue")
     # Three answers with the keyboard, against what the model says of each.
     for _ in range(3):

@@ -45,8 +45,9 @@ def client(project, keys):
 
 def signed_in(client, keys):
     answer = client.get(f"/?token={keys.token}")
-    assert answer.status_code == 303
-    assert answer.headers["location"] == "/"  # the token leaves the URL
+    assert answer.status_code == 200
+    assert '<meta http-equiv="refresh" content="0;url=/">' in answer.text  # without token
+    assert keys.token not in answer.text
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     return client
@@ -230,3 +231,18 @@ def test_a_taken_port_moves_to_the_next_and_other_hosts_are_named():
     assert allowed_hosts("192.0.2.7") == ("127.0.0.1", "localhost", "192.0.2.7")
     assert allowed_hosts("::1") == ("127.0.0.1", "localhost", "[::1]")
     assert isinstance(first, socket.socket)
+
+
+def test_the_browser_is_sent_a_private_file_not_the_token(tmp_path):
+    import stat
+
+    from pipeline.app.serve import redirect_file
+
+    url = "http://127.0.0.1:8765/?token=abc-DEF_123"
+    path = redirect_file(url)
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert f'content="0;url={url}"' in path.read_text()
+        assert "token" not in str(path)
+    finally:
+        path.unlink()
