@@ -178,7 +178,7 @@ def retrain(cfg, root: Path, on_done: Callable[[], None] | None = None) -> tuple
                     job.current = hit.group(1)
             code = proc.wait()
         job.done = len(seen) if code == 0 else max(len(seen) - 1, 0)
-        job.result["ran"] = [s for s in seen]
+        job.result["ran"] = list(seen)
         if code != 0:
             raise RuntimeError(f"dvc repro stopped with exit status {code}"
                                + (f" in stage {job.current!r}" if job.current else ""))

@@ -64,6 +64,12 @@ class App:
         return self.templates.TemplateResponse(request, name, context,
                                                status_code=status_code)
 
+    def message(self, request: Request, page: str, status_code: int, title: str, text: str
+                ) -> Response:
+        """A refusal a person can act on, as a page (or, for htmx, the line that says it)."""
+        return self.render(request, "message.html.j2", page, status_code=status_code,
+                           title=title, text=text)
+
     @staticmethod
     def _int(value: Any, default: int) -> int:
         try:
@@ -159,7 +165,8 @@ class App:
                                        on_done=self.project.reset_queue)
         started = self.jobs.start(job, work)
         if started is None:
-            return Response("another job is running", status_code=409)
+            return self.message(request, "retrain", 409, "Busy",
+                                "Another job is running: wait until it ends.")
         return (self._after_post(request, "/retrain")
                 or self.render(request, "_job.html.j2", "retrain", job=job, kind="retrain"))
 
@@ -213,10 +220,13 @@ class App:
         with self._plans_lock:
             plan = self.plans.pop(str(form.get("plan_id", "")), None)
         if plan is None or form.get("confirm") != "yes":
-            return Response("confirm the plan on screen first", status_code=400)
+            return self.message(request, "act", 400, "Not confirmed",
+                                "Only the plan on the confirmation page can be carried out, "
+                                "once: make the plan again.")
         job, work = background.carry_out(self.project.cfg, plan)
         if self.jobs.start(job, work) is None:
-            return Response("another job is running", status_code=409)
+            return self.message(request, "act", 409, "Busy",
+                                "Another job is running: wait until it ends.")
         return (self._after_post(request, "/act")
                 or self.render(request, "_job.html.j2", "act", job=job, kind="act"))
 

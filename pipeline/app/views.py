@@ -4,6 +4,7 @@ stages' own functions, shaped for a page (numbers for charts, links, tables)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def criteria() -> list[dict]:
     return [{"name": c, "label": CRITERIA[c]} for c in CRITERION_ORDER]
 
 
-def query_link(args: dict) -> callable:
+def query_link(args: dict) -> Callable[..., str]:
     """``link(page=3)``: the followers URL with the current filters and one change."""
     def link(**change: Any) -> str:
         merged = {**args, **change}

@@ -246,3 +246,11 @@ def test_the_browser_is_sent_a_private_file_not_the_token(tmp_path):
         assert "token" not in str(path)
     finally:
         path.unlink()
+
+
+def test_nothing_is_carried_out_without_the_confirmed_plan(client, keys):
+    signed_in(client, keys)
+    for data in ({"plan_id": "made-up", "confirm": "yes"}, {"confirm": "yes"}, {}):
+        answer = client.post("/act/run", data=data, headers={"x-csrf-token": keys.csrf})
+        assert answer.status_code == 400 and "Not confirmed" in answer.text
+    assert "nothing has run" in client.get("/act").text
