@@ -162,7 +162,8 @@ def retrain(cfg, root: Path, on_done: Callable[[], None] | None = None) -> tuple
         env = {**os.environ, "PATH": os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
         env.setdefault("PYTHONUNBUFFERED", "1")
-        seen: list[str] = []
+        seen: list[str] = []  # every stage DVC named, run or skipped
+        ran: list[str] = []   # the stages it ran
         with subprocess.Popen([*dvc_command(), "repro"], cwd=root, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, bufsize=1) as proc:
@@ -176,9 +177,11 @@ def retrain(cfg, root: Path, on_done: Callable[[], None] | None = None) -> tuple
                         job.done = len(seen)
                     seen.append(hit.group(1))
                     job.current = hit.group(1)
+                    if line.startswith("Running stage"):
+                        ran.append(hit.group(1))
             code = proc.wait()
         job.done = len(seen) if code == 0 else max(len(seen) - 1, 0)
-        job.result["ran"] = list(seen)
+        job.result["ran"] = ran
         if code != 0:
             raise RuntimeError(f"dvc repro stopped with exit status {code}"
                                + (f" in stage {job.current!r}" if job.current else ""))

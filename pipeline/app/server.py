@@ -172,7 +172,12 @@ class App:
 
     async def retrain_status(self, request: Request) -> Response:
         job = self.jobs.latest.get("retrain")
-        return self.render(request, "_job.html.j2", "retrain", job=job, kind="retrain")
+        extra = {}
+        if job is not None and job.state == "done":  # the figures above move too
+            extra = {"figures": background.model_figures(self.project.cfg),
+                     "n_decisions": len(self.project.decisions())}
+        return self.render(request, "_job.html.j2", "retrain", job=job, kind="retrain",
+                           **extra)
 
     # ------------------------------------------------------------------ act
 

@@ -66,9 +66,13 @@ def test_answer_retrain_and_see_the_verdicts_move(chromium, demo, tmp_path):
     assert set(rows) == {"holdout_model", "holdout_rules", "cv_model", "cv_rules"}
     assert "–" not in "".join(rows.values())
     assert page.locator("table.moved-figures tbody tr").first.inner_text() != figures
+    # The figures above the button moved to the new ones too.
+    assert page.locator("#figures table.figures").count() == 1
+    now = page.locator("#figures table.figures tbody tr").first.inner_text()
+    assert rows["holdout_model"].split()[-1] in now
     # DVC ran the stages after the decisions, and recorded them: dvc.lock is true.
-    ran = job.inner_text()
-    assert "train" in ran and "score" in ran
+    ran = page.locator("#job .moved").inner_text()
+    assert "train" in ran and "score" in ran and "demo" not in ran
     assert (root / "dvc.lock").read_text() != lock_before
     status = subprocess.run([str(BIN / "dvc"), "status"], cwd=root, env=env(),
                             capture_output=True, text=True, timeout=300)
