@@ -126,7 +126,7 @@ def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
     out = tmp_path / "models" / "toxicity.skops"
     sidecar = train_toxicity(data, out, folds=2, seed=0, cache_dir=str(tmp_path / "cache"),
                              command="followback train-toxicity --folds 2", root=tmp_path,
-                             candidates=CANDIDATES[:2])
+                             candidates=CANDIDATES[:2], sets="olid2019,germeval2018")
     assert out.is_file() and out.with_suffix(".json").is_file()
     assert json.loads(out.with_suffix(".json").read_text()) == sidecar
     files = {Path(d["file"]).name: d for d in sidecar["data"]}
@@ -134,11 +134,15 @@ def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
 
     olid_file = data / OLID
     assert files[olid_file.name]["sha256"] == hashlib.sha256(olid_file.read_bytes()).hexdigest()
-    assert files[olid_file.name]["rows"] == 120
+    assert files[olid_file.name]["rows"] == 120 and files[olid_file.name]["set"] == "olid2019"
+    assert set(sidecar["sets"]) == {"olid2019", "germeval2018"} and sidecar["shippable"]
+    assert sidecar["sets"]["germeval2018"]["licence"] == "CC BY 4.0"
     cv = sidecar["metrics"]["cross_validation"]["candidates"]
     assert set(cv) == {c[0] for c in CANDIDATES[:2]} and sidecar["chosen"] in cv
     for m in cv.values():
         assert 0.0 <= m["en"]["roc_auc"] <= 1.0 and 0.0 <= m["de"]["macro_f1"] <= 1.0
+        assert set(m["sets"]) == {"olid2019:en", "germeval2018:de"}
+        assert 0.0 <= m["hatecheck_roc_auc"] <= 1.0
     check = sidecar["metrics"]["hatecheck"]
     assert check["n"] == 120 and check["hateful"] == 60
     assert 0.0 <= check["roc_auc"] <= 1.0 and 0.0 <= check["profanity_check_roc_auc"] <= 1.0
@@ -176,6 +180,13 @@ def test_shipped_sidecar_says_where_the_model_came_from():
     assert {"olid-training-v1.0.tsv", "germeval2018.training.txt",
             "test_suite_cases.csv"} <= names
     assert all(len(d["sha256"]) == 64 for d in sidecar["data"])
+    # Only sets whose licence allows shipping the model under MIT trained it.
+    from pipeline.toxicity_sets import SETS
+
+    assert sidecar["shippable"] is True and "--sets shippable" in sidecar["command"]
+    trained = {d["set"] for d in sidecar["data"] if d["role"] == "train"}
+    assert trained == set(sidecar["sets"]) and all(SETS[s].shippable for s in trained)
+    assert {"davidson2017", "mlma2019", "guest2021-misogyny"} <= trained
     assert {"en", "de"} <= set(sidecar["metrics"]["profanity_check_on_training_sets"])
     assert sidecar["metrics"]["hatecheck"]["by_functionality"]
 
@@ -299,3 +310,69 @@ def test_a_calm_attack_on_a_group_raises_the_flag_and_is_the_evidence(shipped, m
     ev = tox.evidence(X)
     assert ev.loc[0, "most_toxic_text"] == GROUP_ATTACKS[0] and ev.loc[0, "n_toxic"] == 1
     assert "identity attack" in evidence_sentences("toxicity", ev)[0]
+
+
+def test_a_head_skips_the_rows_its_target_leaves_open(tmp_path):
+    """A set that labels offensiveness but not its target (NaN ``attack``) trains the first
+    head only; a blend of a perceptron and a logistic regression survives skops."""
+    import skops.io as sio
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from pipeline.features.toxicity_model import (
+        BalancedMLP,
+        LogitBlend,
+        ToxicityHeads,
+        load_toxicity_model,
+        predict_scores,
+    )
+
+    texts = np.array(["you idiot", "nice bread", "those people are vermin", "lovely ride",
+                      "you moron", "vermin all of them", "get lost loser", "sunny day"],
+                     dtype=object)
+    nan = np.nan
+    y = np.array([[1, 0], [0, 0], [1, 1], [0, 0], [1, 0], [1, 1], [1, nan], [0, nan]])
+
+    def blend():
+        return LogitBlend([
+            ("mlp", make_pipeline(CountVectorizer(), _Dense(), BalancedMLP(hidden=8,
+                                                                            max_iter=30))),
+            ("lr", make_pipeline(CountVectorizer(), LogisticRegression(C=10)))])
+
+    # Five copies of each row: the perceptron holds out 10% to stop early.
+    model = ToxicityHeads([("toxicity", blend()), ("identity_attack", blend())]).fit(
+        np.tile(texts, 5), np.tile(y, (5, 1)))
+    n_seen = [est.estimators_[1][1][-1].n_features_in_ for _, est in model.heads_]
+    assert n_seen[0] > n_seen[1]  # the attack head never saw the last two texts' words
+    with pytest.raises(ValueError, match="both classes"):
+        ToxicityHeads([("toxicity", blend())]).fit(texts[:2], np.array([1.0, nan]))
+    s = predict_scores(model, ["those people are vermin", "nice bread"])
+    assert s.shape == (2, 2) and s[0, 0] > s[1, 0]
+    path = tmp_path / "m.skops"
+    sio.dump(model, path)
+    with pytest.raises(ValueError, match="outside the toxicity model"):
+        load_toxicity_model(path)  # _Dense is no type of the toxicity model's own
+    model = ToxicityHeads([("toxicity", LogitBlend([
+        ("lr", make_pipeline(CountVectorizer(), LogisticRegression(C=10))),
+        ("lr2", make_pipeline(CountVectorizer(binary=True), LogisticRegression(C=1)))]))]
+    ).fit(texts, y[:, :1])
+    sio.dump(model, path)
+    np.testing.assert_allclose(predict_scores(load_toxicity_model(path), texts),
+                               predict_scores(model, texts))
+
+
+class _Dense:
+    """Sparse counts to a dense array (BalancedMLP takes dense features, like embeddings)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X.toarray()
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
