@@ -376,3 +376,52 @@ class _Dense:
 
     def set_params(self, **params):
         return self
+
+
+def test_set_balanced_weights_balance_each_set_and_keep_its_size():
+    from pipeline.features.toxicity_model import set_balanced_weights
+
+    sets = np.array(["davidson"] * 10 + ["guest"] * 10)
+    y = np.array([1] * 8 + [0] * 2 + [1] * 1 + [0] * 9)
+    w = set_balanced_weights(sets, y)
+    assert w.mean() == pytest.approx(1.0)
+    for s in ("davidson", "guest"):
+        m = sets == s
+        assert w[m & (y == 1)].sum() == pytest.approx(w[m & (y == 0)].sum())
+        assert w[m].sum() == pytest.approx(10.0)  # each set keeps its size
+
+
+def test_heads_named_set_weighted_learn_no_set_base_rate():
+    """Two sets that differ only in their share of offensive texts and in one marker word:
+    balanced within each set, the marker carries no weight; balanced over all texts, it does."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.features.toxicity_model import ToxicityHeads
+
+    texts, y, sets = [], [], []
+    for s, marker, pos in (("a", "rt", 80), ("b", "reddit", 20)):
+        for i in range(100):
+            insult = i < pos
+            texts.append(f"{marker} {'idiot' if insult else 'bread'} {i % 7}")
+            y.append(int(insult))
+            sets.append(s)
+    X, Y = np.array(texts, dtype=object), np.array(y, dtype=float)[:, None]
+
+    def head(class_weight):
+        return Pipeline([("v", CountVectorizer()),
+                         ("logreg", LogisticRegression(C=10, class_weight=class_weight))])
+
+    def marker_weight(model):
+        pipe = model.heads_[0][1]
+        vocab = pipe.named_steps["v"].vocabulary_
+        return pipe.named_steps["logreg"].coef_[0, vocab["rt"]]
+
+    plain = ToxicityHeads([("toxicity", head("balanced"))]).fit(X, Y)
+    weighted = ToxicityHeads([("toxicity", head(None))], set_weighted=("toxicity",)).fit(
+        X, Y, groups=np.array(sets, dtype=object))
+    assert abs(marker_weight(weighted)) < 0.1 < marker_weight(plain)
+    # Without groups, set_weighted changes nothing.
+    same = ToxicityHeads([("toxicity", head("balanced"))], set_weighted=("toxicity",)).fit(X, Y)
+    np.testing.assert_allclose(same.predict_scores(X), plain.predict_scores(X))
