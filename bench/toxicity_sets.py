@@ -257,6 +257,8 @@ def saved_model(path: Path, hc: pd.DataFrame, benign: list[str], texts: list[str
     out["hatecheck_functionality"] = {
         f: round(float(np.mean((flag[i] >= CUT) == (yh[i] == 1))), 3)
         for f, i in hc.groupby("functionality").indices.items()}
+    out["hateful_flagged"] = round(float((flag[yh == 1] >= CUT).mean()), 3)
+    out["non_hateful_right"] = round(float((flag[yh == 0] < CUT).mean()), 3)
     out["benign_flagged"] = round(float((predict_scores(model, benign).max(axis=1) >= CUT)
                                         .mean()), 4)
     predict_scores(model, texts[:50])  # loads the encoder
@@ -325,13 +327,14 @@ def main() -> None:
     fold = grouped_folds(data, args.folds, args.seed)
     print(f"folds in {time.perf_counter() - t0:.0f} s", flush=True)
     results = []
-    for name in args.candidates.split(","):
+    for name in filter(None, args.candidates.split(",")):
         for variant, scores in run_candidate(name, data, F, len(data), fold, args.folds,
                                              args.seed).items():
             results.append(report(variant, scores, data, hc, len(benign), fold))
         if args.out:
             args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print_tables(results)
+    if results:
+        print_tables(results)
     sample = [t for t in dict.fromkeys(texts[:len(data)]) if t][-2000:]
     saved = [saved_model(path, hc, benign, sample) for path in args.models]
     if saved:
@@ -339,6 +342,10 @@ def main() -> None:
               "texts from the sets, embedding included):")
         print(pd.DataFrame({r["candidate"]: {**{f"HateCheck {k}": v for k, v in
                                                 r["hatecheck"].items()},
+                                             "HateCheck hateful flagged at the cut":
+                                                 r["hateful_flagged"],
+                                             "HateCheck non-hateful right at the cut":
+                                                 r["non_hateful_right"],
                                              "benign flagged": r["benign_flagged"],
                                              "texts/s": r["texts_per_second"]}
                             for r in saved}).to_string())
