@@ -2,7 +2,7 @@
 shipped model's recipe in the same run.
 
 Every candidate is fitted on the same five folds of all the sets (``StratifiedGroupKFold``:
-stratified by set and label, grouped by :func:`~pipeline.toxicity_sets.near_duplicate_key` so
+stratified by set and label, grouped by :func:`~pipeline.data.toxicity_sets.near_duplicate_key` so
 that copies of a text never sit on both sides) and scored out of fold on *every* text, also on
 the sets it does not train on. Reported, per candidate:
 
@@ -16,7 +16,7 @@ the sets it does not train on. Reported, per candidate:
 - texts per second of a fitted model end to end (cleaning, embedding uncached, heads).
 
 Pools of training data: ``today`` (OLID + GermEval 2018, the shipped model's), ``shippable``
-(the sets whose licence allows shipping, :data:`pipeline.toxicity_sets.SHIPPABLE`) and ``all``.
+(the sets whose licence allows shipping, :data:`pipeline.data.toxicity_sets.SHIPPABLE`) and ``all``.
 
     PYTHONPATH=. .venv/bin/python bench/toxicity_sets.py --cache-dir /work/cache \
         [--data ../shared/data/text-benchmarks] [--candidates today-lr,ship-lr,...]
@@ -38,7 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.toxicity_sets import (  # noqa: E402
+from pipeline.data.toxicity_sets import (  # noqa: E402
     SHIPPABLE,
     grouped_folds,
     read_hatecheck,
@@ -291,7 +291,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from pipeline.features.toxicity_model import clean_texts
-    from pipeline.train_toxicity import BENIGN, read_benign
+    from pipeline.stages.train_toxicity import BENIGN, read_benign
 
     t0 = time.perf_counter()
     data, _ = read_sets(args.data, select_sets(args.sets))

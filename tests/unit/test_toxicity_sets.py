@@ -1,4 +1,4 @@
-"""pipeline.toxicity_sets: the readers of the 20 labelled sets, their licences, and the folds
+"""pipeline.data.toxicity_sets: the readers of the 20 labelled sets, their licences, and the folds
 that keep near-duplicate texts together."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.console import FollowbackError
-from pipeline.toxicity_sets import (
+from pipeline.core.console import FollowbackError
+from pipeline.data.toxicity_sets import (
     FILES,
     SETS,
     SHIPPABLE,
