@@ -322,12 +322,14 @@ def main() -> None:
     print(f"{len(data):,} labelled texts in {data['source'].nunique()} sets, "
           f"{len(hc):,} HateCheck cases, "
           f"{len(benign):,} benign sentences ({time.perf_counter() - t0:.0f} s)", flush=True)
-    F = Features(texts, args.cache_dir)
-    t0 = time.perf_counter()
-    fold = grouped_folds(data, args.folds, args.seed)
-    print(f"folds in {time.perf_counter() - t0:.0f} s", flush=True)
+    names = [n for n in args.candidates.split(",") if n]
+    if names:
+        F = Features(texts, args.cache_dir)
+        t0 = time.perf_counter()
+        fold = grouped_folds(data, args.folds, args.seed)
+        print(f"folds in {time.perf_counter() - t0:.0f} s", flush=True)
     results = []
-    for name in filter(None, args.candidates.split(",")):
+    for name in names:
         for variant, scores in run_candidate(name, data, F, len(data), fold, args.folds,
                                              args.seed).items():
             results.append(report(variant, scores, data, hc, len(benign), fold))
