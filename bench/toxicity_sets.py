@@ -235,7 +235,8 @@ def report(name: str, scores: dict, data: pd.DataFrame, hc: pd.DataFrame, n_beni
     return out
 
 
-def saved_model(path: Path, hc: pd.DataFrame, benign: list[str], texts: list[str]) -> dict:
+def saved_model(path: Path, hc: pd.DataFrame, benign: list[str], texts: list[str],
+                speed_only: bool = False) -> dict:
     """A saved toxicity model on HateCheck and the benign sentences, and its speed: texts per
     second end to end (cleaning, USE embedding without cache, heads) on ``texts``."""
     from pipeline.features.toxicity_model import (
@@ -246,6 +247,12 @@ def saved_model(path: Path, hc: pd.DataFrame, benign: list[str], texts: list[str
     )
 
     model = set_cache_dir(load_toxicity_model(path), None)
+    if speed_only:
+        predict_scores(model, texts[:50])  # loads the encoder
+        t0 = time.perf_counter()
+        predict_scores(model, texts)
+        return {"candidate": f"file {path.name}",
+                "texts_per_second": round(len(texts) / (time.perf_counter() - t0), 1)}
     labels = model_labels(model)
     yh = hc["label"].to_numpy()
     s = predict_scores(model, hc["text"].tolist())
@@ -283,6 +290,9 @@ def main() -> None:
                         "shippable sets (0: all)")
     parser.add_argument("--cached-only", action="store_true",
                         help="outside the shippable sets, keep only texts already embedded")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only time the --models (no HateCheck, no benign sentences)")
+    parser.add_argument("--speed-texts", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--models", type=Path, nargs="*", default=[],
                         help="saved toxicity models to check on HateCheck and the benign "
@@ -337,9 +347,13 @@ def main() -> None:
             args.out.write_text(json.dumps(results, indent=1) + "\n")
     if results:
         print_tables(results)
-    sample = [t for t in dict.fromkeys(texts[:len(data)]) if t][-2000:]
-    saved = [saved_model(path, hc, benign, sample) for path in args.models]
-    if saved:
+    sample = [t for t in dict.fromkeys(texts[:len(data)]) if t][-args.speed_texts:]
+    saved = [saved_model(path, hc, benign, sample, args.speed_only) for path in args.models]
+    if saved and args.speed_only:
+        print("\nSaved models, texts/s end to end (embedding uncached, in the order given):")
+        for r in saved:
+            print(f"  {r['candidate']}: {r['texts_per_second']}")
+    elif saved:
         print("\nSaved models: HateCheck ROC-AUC, STS-B false alarms, texts/s (2,000 uncached "
               "texts from the sets, embedding included):")
         print(pd.DataFrame({r["candidate"]: {**{f"HateCheck {k}": v for k, v in

@@ -219,6 +219,9 @@ class BalancedMLP(ClassifierMixin, BaseEstimator):
                                   early_stopping=True, n_iter_no_change=4,
                                   random_state=self.random_state)
         self.mlp_.fit(np.asarray(X, dtype=np.float32), y, sample_weight=weight)
+        # The optimiser's state only serves further training; skops does not trust its type,
+        # and a saved toxicity model holds no type outside its own and scikit-learn's.
+        self.mlp_._optimizer = None
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
