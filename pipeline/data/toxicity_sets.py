@@ -1,7 +1,7 @@
 """The labelled text sets ``followback train-toxicity`` reads, with their licences.
 
 Every set is read in place from the shared text benchmarks (``../shared/data/text-benchmarks``;
-``more-training/`` holds 18 public sets in 12 languages, see its README) and mapped onto the
+``more-training/`` holds 18 public sets, see its README; 11 languages in all) and mapped onto the
 model's two targets:
 
 - ``label``: offensive, toxic or hateful (the ``toxicity`` head);

@@ -8,7 +8,7 @@ cannot be had offline). Trains on public labelled texts from ``../shared/data/te
 - ``shippable`` (the default, and what trains the shipped ``models/toxicity.skops``): the sets
   whose licence lets the model ship under the project's MIT licence: OLID 2019 (en), GermEval
   2018 (de), Davidson et al. 2017 (en), MLMA 2019 (en, fr, ar), Guest et al. 2021 (en);
-- ``all``: the 20 sets in 12 languages, also those under non-commercial, share-alike or
+- ``all``: the 20 sets in 11 languages, also those under non-commercial, share-alike or
   copyleft licences or none stated: a person may train their own model on them.
 
 The model has two heads (:class:`pipeline.features.toxicity_model.ToxicityHeads`), each trained
