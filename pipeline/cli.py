@@ -73,6 +73,7 @@ def _log_traceback(exc: BaseException) -> Path | None:
 
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
+    ("init", "pipeline.init"),
     ("demo", "pipeline.demo"),
     ("fetch", "pipeline.fetch"),
     ("ingest", "pipeline.ingest"),

@@ -93,13 +93,9 @@ def load_training_data(cfg: Config) -> TrainingData:
                                   kind="stable").reset_index(drop=True)
     y = decided["follow_back"].astype(int).to_numpy()
     source = decided["source"].astype(str).to_numpy(dtype=object)
-    check_labels(y, cfg, source)
+    # No own posts (a new account, an export without them): relevance has nothing to compare
+    # with; its features are 0 with the indicator topic_no_own_posts and training goes on.
     own = [t for t in tables["own_posts"]["text"].dropna().tolist() if t.strip()]
-    if not own:
-        raise FollowbackError(
-            "no own posts found in the ingested data: the relevance criterion compares "
-            "followers' posts with yours, so ingest your own posts (own_posts table) first"
-        )
     counts = {f"n_{s}": int((source == s).sum()) for s in ("explicit", "implicit")}
     counts.update({f"n_{s}_follow_back": int(y[source == s].sum())
                    for s in ("explicit", "implicit")})
@@ -114,6 +110,13 @@ def load_training_data(cfg: Config) -> TrainingData:
         label_counts=counts,
         cv_folds=cfg.train.cv_folds,
     )
+
+
+def enough_labels(y: np.ndarray, cfg: Config) -> bool:
+    """Whether the decisions can train the personal model (see :func:`check_labels`)."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    return (len(y) >= max(cfg.train.min_decisions, 2 * cfg.train.cv_folds)
+            and counts.min() >= cfg.train.cv_folds)
 
 
 def check_labels(y: np.ndarray, cfg: Config, source: np.ndarray | None = None) -> None:
@@ -283,6 +286,8 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
 
     started = time.perf_counter()
     data = load_training_data(cfg)
+    if not enough_labels(data.y, cfg):
+        return train_prior(cfg, data, track, started)
     counts = data.label_counts
     console.print(f"training on {len(data.y)} decisions "
                   f"({int(data.y.sum())} follow back, {int(len(data.y) - data.y.sum())} skip): "
@@ -306,6 +311,7 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
 
     backends = tracking.backends(model)
     summary = {
+        "prior": 0,
         "n_decisions": int(len(data.y)),
         "n_follow_back": int(data.y.sum()),
         **counts,
@@ -319,6 +325,9 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         "train_seconds": round(time.perf_counter() - started, 1),
         "backends": backends,
     }
+    if not data.own_posts:
+        summary["note"] = NO_OWN_POSTS
+        console.print(f"[yellow]{NO_OWN_POSTS}[/]")
     run_id = version = None
     if track:
         run_id, version = tracking.log_training(cfg, model, data, summary, importance)
@@ -326,6 +335,93 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         summary["model_version"] = version
     write_outputs(cfg, model, data, predictions, importance, summary)
     return TrainResult(model, threshold, predictions, importance, run_id, version, summary)
+
+
+NO_OWN_POSTS = ("no own posts in the ingested data: relevance (your posts against theirs) "
+                "could not be compared; its features are 0 with the indicator "
+                "topic_no_own_posts (fetch or ingest your own posts to use it)")
+PRIOR_THRESHOLD = 0.5  # the prior's probabilities are calibrated: follow back above even odds
+
+
+def prior_model(cfg: Config, own_posts: list[str], frame: pd.DataFrame, X: pd.DataFrame,
+                y: np.ndarray):
+    """The prior as the whole model: the six extractors fitted on every ingested account
+    (unsupervised: nothing is learnt from your decisions there) and
+    :class:`pipeline.prior.PriorClassifier` calibrated on your decisions ``(X, y)``."""
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.features.compose import build_features
+    from pipeline.features.precision import RoundFeatures
+    from pipeline.prior import PriorClassifier
+
+    features = build_features(cfg, own_posts).fit(frame)
+    names = [str(n) for n in features.get_feature_names_out()]
+    rounding = RoundFeatures().fit(features.transform(frame.iloc[:1]))
+    F = rounding.transform(features.transform(X)) if len(X) else np.zeros((0, len(names)))
+    prior = PriorClassifier(feature_names=names, rules=cfg.evaluate.rules.model_dump(),
+                            threshold=PRIOR_THRESHOLD)
+    prior.fit(F, y)
+    return Pipeline([("features", features), ("round", rounding), ("clf", prior)])
+
+
+def train_prior(cfg: Config, data: TrainingData, track: bool, started: float) -> TrainResult:
+    """Too few decisions (or of one answer only) for the personal model: write the prior
+    instead, so that score, report and review work, and say what the personal model needs."""
+    from pipeline import tracking
+    from pipeline.frame import load_account_frame
+    from pipeline.prior import still_needed
+
+    frame = load_account_frame(cfg, data.tables)
+    if not len(frame):
+        raise FollowbackError("no accounts were ingested: nothing to judge (run `followback "
+                              "fetch` or put an export in ingest.sources, then `dvc repro`)")
+    needed = still_needed(data.y, max(cfg.train.min_decisions, 2 * cfg.train.cv_folds),
+                          cfg.train.cv_folds)
+    n_yes = int(data.y.sum())
+    console.print(
+        f"[yellow]{len(data.y)} decisions ({n_yes} follow back, {len(data.y) - n_yes} skip): "
+        f"too few for your own model, which needs {needed['follow_back']} more 'follow back' "
+        f"and {needed['skip']} more 'skip' answers. Writing the prior instead: the follower-app "
+        "rules' red flags and the bot-likeness model on the log-odds scale, calibrated to your "
+        "decisions (see pipeline/prior.py). Answer with `followback review`.[/]")
+    model = prior_model(cfg, data.own_posts, frame, data.X, data.y)
+    prior = model[-1]
+    predictions = pd.DataFrame({
+        "account_id": data.X["account_id"].to_numpy(), "split": "cv", "fold": 0,
+        "y": data.y, "p_model": model.predict_proba(data.X)[:, 1] if len(data.y) else [],
+        "p_majority": data.y.mean() if len(data.y) else 0.5, "source": data.source,
+    })
+    predictions["threshold"] = PRIOR_THRESHOLD
+    summary = {
+        "prior": 1,  # 1: the verdicts come from the prior, not your own model (a DVC metric)
+        "n_decisions": int(len(data.y)),
+        "n_follow_back": n_yes,
+        **data.label_counts,
+        "needs_follow_back": needed["follow_back"],
+        "needs_skip": needed["skip"],
+        "threshold": PRIOR_THRESHOLD,
+        "prior_intercept": round(prior.intercept_, 4),
+        "prior_slope": round(prior.slope_, 4),
+        # In sample (two parameters fitted on the same decisions), on both answers only.
+        "cv_roc_auc": _auc(predictions),
+        "holdout_roc_auc": None,
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "backends": tracking.backends(model),
+    }
+    if not data.own_posts:
+        summary["note"] = NO_OWN_POSTS
+    # The background and input example come from every ingested account: there may be no
+    # decided one.
+    shown = TrainingData(X=frame, y=np.zeros(len(frame), dtype=int),
+                         decided_at=pd.Series(pd.NaT, index=frame.index), own_posts=data.own_posts,
+                         tables=data.tables, cv_folds=cfg.train.cv_folds)
+    run_id = version = None
+    if track:
+        run_id, version = tracking.log_training(cfg, model, shown, summary, {})
+        summary["mlflow_run_id"] = run_id
+        summary["model_version"] = version
+    write_outputs(cfg, model, shown, predictions, {}, summary)
+    return TrainResult(model, PRIOR_THRESHOLD, predictions, {}, run_id, version, summary)
 
 
 def write_outputs(cfg: Config, model, data, predictions: pd.DataFrame, importance: dict,
@@ -351,7 +447,7 @@ def write_outputs(cfg: Config, model, data, predictions: pd.DataFrame, importanc
 def _auc(frame: pd.DataFrame) -> float | None:
     from sklearn.metrics import roc_auc_score
 
-    if frame["y"].nunique() < 2:
+    if not len(frame) or frame["y"].nunique() < 2:
         return None
     return round(float(roc_auc_score(frame["y"], frame["p_model"])), 4)
 

@@ -165,11 +165,79 @@ def cli(
             console.print(f"discarded the unfinished fetch {folder}", highlight=False)
     api = platform_client(platform, cfg, instance, account, handle, service)
     try:
-        result = run(api, platform_dir, cfg.features.max_posts, cfg.fetch.own_posts, full=full)
+        result = run(api, platform_dir, cfg.features.max_posts, cfg.fetch.own_posts, full=full,
+                     cursor_tolerance=cfg.fetch.cursor_tolerance)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: run the same command again to resume where it "
                       "stopped (or add --restart to start over)", highlight=False)
         raise typer.Exit(130) from None
     print_summary(result)
-    console.print(f"next: list {platform_dir} in ingest.sources (params.yaml) and run "
-                  "`dvc repro`", highlight=False)
+    if cfg.user.from_fetch:
+        complete_setup(params, cfg, result)
+        console.print("next: `dvc repro`", highlight=False)
+    elif not any(Path(src.path).resolve() == platform_dir.resolve()
+                 for src in cfg.ingest.sources):
+        console.print(f"next: `followback init {platform}` (or list {platform_dir} in "
+                      "ingest.sources), then `dvc repro`", highlight=False, markup=False)
+    else:
+        console.print("next: `dvc repro`", highlight=False)
+
+
+def own_texts(folder: Path, platform: str) -> tuple[list[str], list[str | None]]:
+    """The person's own texts in a fetch folder (their posts, then their bio) with the
+    platform's language tag of each (None where there is none); reposts are not theirs."""
+    import json
+
+    from pipeline.ingest._common import html_to_text
+
+    texts: list[str] = []
+    tags: list[str | None] = []
+    for page in sorted(Path(folder).glob("me/posts-*.json")):
+        try:
+            data = json.loads(page.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if platform == "mastodon":
+            for status in data if isinstance(data, list) else []:
+                if isinstance(status, dict) and not status.get("reblog"):
+                    texts.append(html_to_text(status.get("content")) or "")
+                    tags.append(status.get("language"))
+        else:
+            for item in (data or {}).get("feed", []):
+                if not isinstance(item, dict) or item.get("reason"):
+                    continue
+                record = (item.get("post") or {}).get("record") or {}
+                texts.append(record.get("text") or "")
+                langs = record.get("langs") or []
+                tags.append(langs[0] if langs else None)
+    try:
+        profile = json.loads((Path(folder) / "me" / "profile.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        profile = {}
+    bio = html_to_text(profile.get("note")) if platform == "mastodon" else \
+        profile.get("description")
+    if bio:
+        texts.append(bio)
+        tags.append(None)
+    return texts, tags
+
+
+def complete_setup(params: Path, cfg: Config, result: FetchResult) -> None:
+    """After the first fetch on an account set up by ``followback init``: ``user.handle`` from
+    the fetch, ``user.languages`` proposed from your own posts; both said, both yours to
+    change."""
+    from pipeline.features.language import propose_languages
+    from pipeline.init import write_settings
+
+    texts, tags = own_texts(result.folder, result.platform)
+    cache = str(cfg.base.cache_dir) if cfg.base.cache_dir else None
+    proposal = propose_languages(texts, tags, candidates=cfg.features.language.candidates,
+                                 min_confidence=cfg.features.language.min_confidence,
+                                 cache_dir=cache)
+    changes = write_settings(params, {"user.handle": result.handle,
+                                      "user.languages": proposal.languages,
+                                      "user.from_fetch": False})
+    for key, old, new in changes:
+        console.print(f"{key}: {old} -> {new}", highlight=False, markup=False)
+    console.print(f"user.languages proposed {proposal.describe()}; change them in "
+                  f"{params} if you read others", highlight=False, markup=False)
