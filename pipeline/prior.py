@@ -10,12 +10,14 @@ on public bot data, ``models/bot_likeness.skops``), on the log-odds scale:
     log-odds(follow back) = intercept - slope * (red flags + bot_weight * bot score)
 
 With no decisions at all, intercept 0 and slope 1 (a flagless, human-looking account is a coin
-toss; each red flag divides the odds by e). Your decisions, however few and even of one answer
-only, move both towards what you did: they are fitted by maximum a posteriori with a normal
-prior around those values (``prior_sd``), so a dozen decisions move them a little and a few
-hundred decide. The ranking never needs your decisions; the level does. Nothing here was
-fitted on follow-back data: the weights are stated, not learned (the real follow-back data of
-``../shared`` only measures them, ``bench/day_one.py``).
+toss; each red flag divides the odds by e). Your decisions, however few, move both towards what
+you did: they are fitted by maximum a posteriori with a normal prior around those values
+(``prior_sd``), so a dozen decisions move them a little and a few hundred decide. Decisions of
+one answer only (every follower followed back, or none) move the intercept alone: they say how
+often you follow back, not what a red flag does; and the slope never goes below 0. The
+ranking never needs your decisions; the level does. Nothing here was fitted on follow-back
+data: the weights are stated, not learned (the real follow-back data of ``../shared`` only
+measures them, ``bench/day_one.py``).
 """
 
 from __future__ import annotations
@@ -141,7 +143,12 @@ class PriorClassifier(ClassifierMixin, BaseEstimator):
             diff = theta - prior
             return nll + 0.5 * float(diff @ diff) / var, grad + diff / var
 
-        theta = minimize(loss, prior, jac=True, method="L-BFGS-B").x if len(y) else prior
+        both = len(np.unique(y)) == 2
+        # One answer only says how often you follow back, not what a red flag does: then only
+        # the intercept moves. A red flag never raises the odds (slope >= 0).
+        bounds = [(None, None), (0.0, None) if both else (prior[1], prior[1])]
+        theta = (minimize(loss, prior, jac=True, method="L-BFGS-B", bounds=bounds).x
+                 if len(y) else prior)
         self.intercept_, self.slope_ = float(theta[0]), float(theta[1])
         self.n_decisions_ = {"follow_back": int(y.sum()), "skip": int(len(y) - y.sum())}
         return self
@@ -160,14 +167,13 @@ class PriorClassifier(ClassifierMixin, BaseEstimator):
 
 def still_needed(y: np.ndarray, min_decisions: int, per_class: int) -> dict[str, int]:
     """How many more answers of each kind the personal model needs: at least ``per_class`` of
-    each and ``min_decisions`` in all (the smaller class is asked first)."""
+    each and ``min_decisions`` in all, the rest asked of the rarer answer first."""
     y = np.asarray(y, dtype=int)
     n_yes, n_no = int(y.sum()), int(len(y) - y.sum())
-    need_yes, need_no = max(0, per_class - n_yes), max(0, per_class - n_no)
-    rest = max(0, min_decisions - len(y) - need_yes - need_no)
-    if rest:
-        if n_yes <= n_no:
-            need_yes += rest
+    yes, no = max(per_class, n_yes), max(per_class, n_no)
+    while yes + no < min_decisions:
+        if yes <= no:
+            yes += 1
         else:
-            need_no += rest
-    return {"follow_back": need_yes, "skip": need_no}
+            no += 1
+    return {"follow_back": yes - n_yes, "skip": no - n_no}

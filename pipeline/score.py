@@ -65,6 +65,8 @@ CONTRIB_COLUMNS = [f"contrib_{c}" for c in CRITERIA_ORDER]
 OUTPUT_COLUMNS = [
     "account_id", "handle", "display_name", "bio", "probability", "threshold", "verdict",
     "override", "reason_1", "reason_2", "reason_3", *CONTRIB_COLUMNS,
+    # 0 = your newest undecided follower (they come first); empty for everyone else
+    "undecided_rank",
 ]
 TEXT_COLUMNS = ["account_id", "handle", "display_name", "bio", "verdict", "override",
                 "reason_1", "reason_2", "reason_3"]
@@ -115,6 +117,7 @@ def conform_scores(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype("string")
     for col in FLOAT_COLUMNS:
         out[col] = out[col].astype(float)
+    out["undecided_rank"] = pd.to_numeric(out["undecided_rank"], errors="coerce").astype("Int64")
     out["override"] = out["override"].fillna("")
     return out
 
@@ -738,8 +741,10 @@ def score(
                     on_chunk(k)
         # The scores and their rejects go in together (pipeline.io.OutputSet): a run killed
         # at any point leaves both old or both new, and the parts stay for the next run.
+        newest = newest_undecided(cfg) if sources == default_sources(cfg) else None
         with io.OutputSet() as files:
-            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary)
+            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary,
+                     newest)
             spool.write_rejects(files.file(summary.rejects))
     finally:
         spool.close()
@@ -749,8 +754,33 @@ def score(
     return summary
 
 
-def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) -> None:
-    """Concatenate the part files into ``out`` part by part, atomically."""
+def newest_undecided(cfg: Config) -> pd.Series | None:
+    """account id -> rank (0 = newest) of your undecided followers: current followers you do
+    not follow and have not decided on (``decisions.out``, the ingested decisions), from the
+    ingested snapshots; None without snapshots."""
+    from pipeline.decisions import window_of
+    from pipeline.undecided import undecided
+
+    path = io.table_path(cfg.ingest.out_dir, "snapshots")
+    if not path.is_file():
+        return None
+    snapshots = io.read_table(cfg.ingest.out_dir, "snapshots")
+    if not len(snapshots):
+        return None
+    decided: set[str] = set()
+    if Path(cfg.decisions.out).is_file():
+        decided |= set(pd.read_parquet(cfg.decisions.out, columns=["account_id"])[
+            "account_id"].astype(str))
+    if io.table_path(cfg.ingest.out_dir, "decisions").is_file():
+        decided |= set(io.read_table(cfg.ingest.out_dir, "decisions")["account_id"].astype(str))
+    table = undecided(snapshots, decided, window_of(cfg))
+    return pd.Series(table["rank"].to_numpy(), index=table["account_id"].astype(str))
+
+
+def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None,
+             newest: pd.Series | None = None) -> None:
+    """Concatenate the part files into ``out`` part by part, atomically; with ``newest``
+    (account id -> rank), those accounts first, newest first, with their ``undecided_rank``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -759,16 +789,32 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) 
     overrides: Counter = Counter()
     scored = 0
 
-    def frames() -> Iterator[pd.DataFrame]:
+    def counted(frame: pd.DataFrame) -> pd.DataFrame:
         nonlocal scored
+        scored += len(frame)
+        verdicts.update(frame["verdict"].dropna())
+        overrides.update(v for v in frame["override"].dropna() if v)
+        return frame
+
+    def frames() -> Iterator[pd.DataFrame]:
         if not parts:
             yield conform_scores(pd.DataFrame(columns=OUTPUT_COLUMNS))
+        if newest is not None and len(newest):
+            # Two passes: the undecided (no more than the follower list) first, then the rest.
+            first = []
+            for part in parts:
+                frame = pd.read_parquet(part)
+                hit = frame["account_id"].astype(str).isin(newest.index)
+                first.append(frame[hit])
+            head = conform_scores(pd.concat(first, ignore_index=True))
+            head["undecided_rank"] = head["account_id"].astype(str).map(newest).astype("Int64")
+            yield counted(head.sort_values("undecided_rank", kind="stable"))
+            for part in parts:
+                frame = conform_scores(pd.read_parquet(part))
+                yield counted(frame[~frame["account_id"].astype(str).isin(newest.index)])
+            return
         for part in parts:
-            frame = pd.read_parquet(part)
-            scored += len(frame)
-            verdicts.update(frame["verdict"].dropna())
-            overrides.update(v for v in frame["override"].dropna() if v)
-            yield frame
+            yield counted(conform_scores(pd.read_parquet(part)))
 
     with io.atomic_path(out) as tmp:
         if suffix == ".parquet":

@@ -643,6 +643,26 @@ def list_offset(path: Path) -> int:
     return _list_offsets(str(path.parent), mtime).get(path.name, 0)
 
 
+def empty_following(path: Path, ctx: FetchContext) -> Record | None:
+    """A following list that came out whole and empty (you follow nobody) still says, for
+    every follower, that you do not follow it; with no row it would look like no list at all.
+    Its first page gives one row for the person themselves (nobody's follower), so the
+    snapshot time holds both lists."""
+    path = Path(path)
+    if ctx.role != "following" or "following" not in ctx.complete \
+            or not path.name.startswith("page-"):
+        return None
+    offsets = _list_offsets(str(path.parent), path.parent.stat().st_mtime_ns)
+    if min(offsets, default=None) != path.name:
+        return None
+    if sum(_page_length(p) for p in sorted(path.parent.glob("page-*.json"))):
+        return None
+    return Record("snapshots", str(path), "empty list", clean({
+        "taken_at": ctx.fetched_at, "direction": "following", "account_id": ctx.account_id}),
+        observed_at=ctx.fetched_at,
+        extra={"platform": ctx.platform, "fetch": ctx.folder, "empty_list": True})
+
+
 def fetched_snapshot(ctx: FetchContext, account_id: Any, source: str, location: str,
                      position: int | None = None,
                      followed_at: datetime | None = None) -> Record | Reject:

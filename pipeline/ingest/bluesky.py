@@ -47,6 +47,7 @@ from pipeline.ingest._common import (
     FetchContext,
     attribute,
     clean,
+    empty_following,
     extras,
     fetch_context,
     fetched_snapshot,
@@ -272,6 +273,9 @@ def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
     table = _ROLE_TABLES.get(ctx.role, PENDING)
     # The lists come newest first (follow records by sortAt, descending): each account's place.
     position = list_offset(path) if ctx.role in ("followers", "following") else 0
+    marker = empty_following(path, ctx)
+    if marker is not None:
+        yield marker
     for item in iter_json(path):
         if item.error:
             yield Reject(source, item.location, table, item.error, item.raw)
