@@ -663,6 +663,7 @@ def score(
     if suffix not in (".csv", ".parquet", ".jsonl", ".ndjson"):
         raise FollowbackError(f"unsupported output format {suffix!r} for {out} "
                               "(use .csv, .parquet or .jsonl)")
+    ingested = not sources and not cfg.score.inputs  # the ingested tables of this project
     sources = sources or default_sources(cfg)
     chunk_size = int(chunk_size or cfg.score.chunk_size)
     if chunk_size < 1:
@@ -741,7 +742,7 @@ def score(
                     on_chunk(k)
         # The scores and their rejects go in together (pipeline.io.OutputSet): a run killed
         # at any point leaves both old or both new, and the parts stay for the next run.
-        newest = newest_undecided(cfg) if sources == default_sources(cfg) else None
+        newest = newest_undecided(cfg) if ingested else None
         with io.OutputSet() as files:
             assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary,
                      newest)

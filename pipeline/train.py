@@ -89,8 +89,12 @@ def load_training_data(cfg: Config) -> TrainingData:
     known = decisions["account_id"].isin(frame["account_id"])
     decided = frame.merge(decisions[known][["account_id", "follow_back", "decided_at", "source"]],
                           on="account_id", how="inner", validate="one_to_one")
-    decided = decided.sort_values(["decided_at", "account_id"], na_position="first",
-                                  kind="stable").reset_index(drop=True)
+    # Decisions of one time (one fetch shows many) in the order of the follows: the follower
+    # list's place, older followers first, so the time-ordered holdout tests on the newest.
+    decided["_place"] = -decided["account_id"].astype(str).map(
+        follow_places(tables["snapshots"])).astype(float)
+    decided = decided.sort_values(["decided_at", "_place", "account_id"], na_position="first",
+                                  kind="stable").drop(columns="_place").reset_index(drop=True)
     y = decided["follow_back"].astype(int).to_numpy()
     source = decided["source"].astype(str).to_numpy(dtype=object)
     # No own posts (a new account, an export without them): relevance has nothing to compare
@@ -117,6 +121,22 @@ def enough_labels(y: np.ndarray, cfg: Config) -> bool:
     counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
     return (len(y) >= max(cfg.train.min_decisions, 2 * cfg.train.cv_folds)
             and counts.min() >= cfg.train.cv_folds)
+
+
+def follow_places(snapshots: pd.DataFrame) -> pd.Series:
+    """account id -> place in the latest follower list that says who is newest (0 = newest);
+    empty without such a list."""
+    from pipeline.undecided import followers_at, has_order
+
+    if not len(snapshots):
+        return pd.Series(dtype=float)
+    followers = snapshots[snapshots["direction"] == "followers"]
+    for when in sorted(followers["taken_at"].unique(), reverse=True):
+        if has_order(followers[followers["taken_at"] == when]):
+            table = followers_at(snapshots, when)
+            return pd.Series(table["rank"].to_numpy(dtype=float),
+                             index=table["account_id"].astype(str))
+    return pd.Series(dtype=float)
 
 
 def check_labels(y: np.ndarray, cfg: Config, source: np.ndarray | None = None) -> None:
@@ -210,7 +230,9 @@ def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[st
 
     The newest are the newest measured decisions (explicit ones, see
     :attr:`TrainingData.measured`); the model fits on every label decided before the first of
-    them, so no implicit decision from the holdout's time trains it.
+    them, so no implicit decision from after the holdout's start trains it. Labels decided at
+    the same time (one fetch shows many) are in the follow order (the follower list's place,
+    :func:`follow_places`): those before the holdout's first train, the newest are tested.
     """
     measured = data.measured
     n_test = max(1, math.ceil(cfg.train.holdout_fraction * len(measured)))
@@ -218,7 +240,11 @@ def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[st
     start = data.decided_at.iloc[te[0]]
     older = np.arange(len(data.y))
     if pd.notna(start):
-        older = older[(data.decided_at < start).fillna(True).to_numpy()]
+        # Decided before the holdout starts; of those decided at its start (one fetch), the
+        # ones before it in the follow order.
+        before = (data.decided_at < start).fillna(True).to_numpy()
+        tied = (data.decided_at == start).fillna(False).to_numpy() & (older < te[0])
+        older = older[before | tied]
     else:
         older = older[:te[0]]
     tr = np.setdiff1d(older, te)
@@ -410,6 +436,7 @@ def train_prior(cfg: Config, data: TrainingData, track: bool, started: float) ->
     }
     if not data.own_posts:
         summary["note"] = NO_OWN_POSTS
+        console.print(f"[yellow]{NO_OWN_POSTS}[/]")
     # The background and input example come from every ingested account: there may be no
     # decided one.
     shown = TrainingData(X=frame, y=np.zeros(len(frame), dtype=int),
