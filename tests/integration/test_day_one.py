@@ -20,8 +20,9 @@ from tests.servers import FakeMastodon, World
 
 pytestmark = pytest.mark.slow
 TOKEN = "tok-dayone-5b2c9e81d0a64f37"
+# dvc.yaml's stages in its order (each is one command)
 STAGES = ("demo", "ingest", "churn", "featurize", "decisions", "train", "evaluate", "score",
-          "report")
+          "trends", "report")
 
 
 def run(*args: str, answers: str | None = None):
