@@ -12,16 +12,16 @@ and prints, over persons, in one run:
                person's own share: how far down the list the "not looked at yet" reaches; the
                undecided window is chosen from it (the first position after which the deficit
                stays under ``--tolerance``).
-``agreement``  the first-fetch labels (``pipeline.decisions.implicit_decisions`` with the window)
-               against what the person did, per kind, and how many "skip" labels are estimated
-               premature (followers not looked at yet) from the deficit.
+``agreement``  the first-fetch labels (``pipeline.stages.decisions.implicit_decisions`` with
+               the window) against what the person did, per kind, and how many "skip" labels
+               are estimated premature (followers not looked at yet) from the deficit.
 ``day-one``    per person whose newest 10% hold at least 10 of each answer: ROC-AUC on the newest
                10% when the model learns only from one fetch in which their follow-backs are
                hidden (first-fetch labels from the shipping rule, the shipping window), beside
                the rules, the majority, the prior, and the model when the window is the hidden
                10% (it then learns only the older followers' true answers).
 ``queue``      learning curves: ROC-AUC on the remaining followers after 10, 20, 40, 80 answers
-               asked in the queue's order (``pipeline.queue``), at random, newest first;
+               asked in the queue's order (``pipeline.model.queue``), at random, newest first;
                starting from the first-fetch labels (questions about the hidden newest 10%) and
                from nothing (questions about anyone).
 
@@ -30,7 +30,8 @@ and prints, over persons, in one run:
 
 Models are refitted on the cached feature table (the extractors fitted once per person on all
 followers, unsupervised, as ``featurize`` does): the personal model's calibrated classifier, or
-the prior (``pipeline.prior``) when the labels are too few, as ``pipeline.queue.refit`` does.
+the prior (``pipeline.model.prior``) when the labels are too few, as
+``pipeline.model.queue.refit`` does.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def choose_window(curve: pd.DataFrame, tolerance: float = 0.05) -> int:
 def first_fetch_labels(person: rp.Person, window, hidden: int = 0) -> pd.DataFrame:
     """The shipping implicit decisions of one fetch of the person, with the follow-backs of
     the newest ``hidden`` followers removed from the following list (not looked at yet)."""
-    from pipeline.decisions import implicit_decisions
+    from pipeline.stages.decisions import implicit_decisions
 
     snaps = person.tables["snapshots"]
     newest = set(person.frame["account_id"].astype(str).iloc[:hidden])
@@ -174,8 +175,8 @@ def scores(model, kind: str, X: np.ndarray, cols: list[str]) -> np.ndarray:
 
 
 def prior_proba(person: rp.Person, cfg, train_idx=None) -> np.ndarray:
-    from pipeline.prior import PriorClassifier
-    from pipeline.queue import feature_columns
+    from pipeline.model.prior import PriorClassifier
+    from pipeline.model.queue import feature_columns
 
     cols = feature_columns(person.features)
     X = person.features[cols]
@@ -189,7 +190,7 @@ def prior_proba(person: rp.Person, cfg, train_idx=None) -> np.ndarray:
 
 def day_one(person: rp.Person, cfg, window) -> dict:
     """ROC-AUC on the newest 10% after one fetch with their follow-backs hidden."""
-    from pipeline.queue import feature_columns, refit
+    from pipeline.model.queue import feature_columns, refit
 
     hidden = math.ceil(HIDDEN * person.n)
     test = np.flatnonzero(person.rank < hidden)
@@ -226,8 +227,8 @@ def learning_curve(person: rp.Person, cfg, start: str, strategy: str,
     ``start="first_fetch"``: one fetch with the newest 10% hidden and the window as wide as
     them: the older followers' answers are known (first-fetch labels), questions are about the
     newest 10%. ``start="nothing"``: no label, questions about anyone."""
-    from pipeline.queue import ask_order, feature_columns, groups, refit
-    from pipeline.undecided import Window
+    from pipeline.data.undecided import Window
+    from pipeline.model.queue import ask_order, feature_columns, groups, refit
 
     cols = feature_columns(person.features)
     X = person.features[cols].to_numpy(dtype=float)
@@ -276,7 +277,7 @@ def learning_curve(person: rp.Person, cfg, start: str, strategy: str,
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from pipeline.undecided import Window
+    from pipeline.data.undecided import Window
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", nargs="*", default=["order", "window", "agreement", "day-one",

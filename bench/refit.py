@@ -1,6 +1,6 @@
 """How fast the review loop refits: the classifier on cached features against the whole Pipeline.
 
-``followback review`` refits after every few answers (``pipeline.queue.refit``): the personal
+``followback review`` refits after every few answers (``pipeline.model.queue.refit``): the personal
 model's calibrated classifier on the feature table ``featurize`` wrote, or the prior when the
 labels are too few. The baseline, in the same run, is what ``train`` fits: the whole Pipeline,
 the six extractors included (their texts come from the content cache, so this is the cost
@@ -27,7 +27,7 @@ import real_people as rp  # noqa: E402
 
 
 def main() -> None:
-    from pipeline.queue import refit
+    from pipeline.model.queue import refit
 
     ids = rp.person_ids(min_followers=1000)
     person = rp.featured_person(ids[-1])  # the smallest of the persons with 1,000+ followers

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import io
-from pipeline.config import load_config
-from pipeline.score import read_scores
+from pipeline.core.config import load_config
+from pipeline.data import io
+from pipeline.data.scores import read_scores
 from tests.integration.conftest import small_params
 from tests.servers import FakeMastodon, World
 

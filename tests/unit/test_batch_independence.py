@@ -137,8 +137,8 @@ def test_round_features_rounds_in_the_pipeline_and_keeps_names():
 
 
 def test_the_model_pipeline_rounds_between_features_and_classifier():
-    from pipeline.config import load_config
-    from pipeline.features.compose import build_model
+    from pipeline.core.config import load_config
+    from pipeline.model.compose import build_model
 
     model = build_model(load_config("params.yaml"), ["own post"])
     names = [name for name, _ in model.steps]

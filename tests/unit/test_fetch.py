@@ -11,11 +11,11 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.config import Source
-from pipeline.console import FollowbackError
-from pipeline.fetch import bluesky, mastodon
-from pipeline.fetch._run import Transport, completed, run
-from pipeline.ingest import ingest
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data.fetch import bluesky, mastodon
+from pipeline.data.fetch._run import Transport, completed, run
+from pipeline.data.ingest import ingest
 from tests.servers import FakeBluesky, FakeMastodon, Fault, Sleeps, World
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -173,8 +173,8 @@ def test_an_empty_following_list_is_still_a_list(tmp_path):
     snaps = tables(result.folder.parent, tmp_path / "ingested")["snapshots"]
     following = snaps[snaps.direction == "following"]
     assert following["account_id"].tolist() == ["1"]  # the person stands in for the list
-    from pipeline.decisions import implicit_decisions
-    from pipeline.undecided import Window
+    from pipeline.data.undecided import Window
+    from pipeline.stages.decisions import implicit_decisions
 
     labels = implicit_decisions(snaps, 14, Window(count=40, days=0))
     assert len(labels) == 20 and not labels["follow_back"].any()

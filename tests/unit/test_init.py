@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 from tests.servers import FakeMastodon, World
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from pipeline.config import RulesConfig
-from pipeline.prior import PriorClassifier, rule_flags_from_features, still_needed
+from pipeline.core.config import RulesConfig
+from pipeline.model.prior import PriorClassifier, rule_flags_from_features, still_needed
 
 
 def features(n_flags: list[int], bot: list[float] | None = None) -> pd.DataFrame:

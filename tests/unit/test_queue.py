@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.config import Config
-from pipeline.queue import ask_order, feature_columns, groups, refit, uncertainty
+from pipeline.core.config import Config
+from pipeline.model.queue import ask_order, feature_columns, groups, refit, uncertainty
 from tests.unit.test_prior import features as prior_features
 
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import sklearn
 
-from pipeline.config import Source
-from pipeline.console import FollowbackError
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data.frame import account_frame
 from pipeline.features.bot import BOT_MODEL_FEATURES, BotLikeness, load_bot_model
-from pipeline.frame import account_frame
-from pipeline.train_bot import (
+from pipeline.stages.train_bot import (
     DEFAULT_SOURCES,
     HIDDEN_ON_MOST_PLATFORMS,
     _default_sources,

@@ -1,19 +1,19 @@
 """Who is new and undecided: list order, the first-fetch rule, and its agreement with the
-snapshot rules of ``pipeline.decisions``."""
+snapshot rules of ``pipeline.stages.decisions``."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from pipeline.decisions import FIRST_FETCH, implicit_decisions
-from pipeline.undecided import (
+from pipeline.data.undecided import (
     Window,
     first_fetch_skips,
     followers_at,
     list_order,
     undecided,
 )
+from pipeline.stages.decisions import FIRST_FETCH, implicit_decisions
 
 T0 = pd.Timestamp("2026-05-01T12:00:00Z")
 
