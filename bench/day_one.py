@@ -208,6 +208,17 @@ def day_one(person: rp.Person, cfg, window) -> dict:
     older = pd.Series(person.y[person.rank >= hidden], index=ids[person.rank >= hidden])
     model, kind = refit(cfg, person.features, older)
     out["model_window_hidden"] = rp.auc(y_test, scores(model, kind, X[test], cols))
+    # Diagnostics: logistic regression instead of the boosted trees; and the test set without
+    # the newest ``window.count`` followers, most of whom were not looked at yet (their crawl
+    # label "not followed back" is often not a decision).
+    logreg = cfg.model_copy(update={"train": cfg.train.model_copy(
+        update={"classifier": "logreg"})})
+    model, kind = refit(logreg, person.features, labels)
+    out["model_logreg"] = rp.auc(y_test, scores(model, kind, X[test], cols))
+    settled = test[person.rank[test] >= window.count]
+    model, kind = refit(cfg, person.features, labels)
+    out["model_beyond_window"] = rp.auc(person.y[settled],
+                                        scores(model, kind, X[settled], cols))
     out["rules"] = rp.auc(y_test, rp.rules_proba(person.features, cfg)[test])
     out["majority"] = rp.auc(y_test, np.full(len(test), labels.mean()))
     out["prior"] = rp.auc(y_test, prior_proba(person, cfg)[test])
@@ -296,8 +307,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ids = rp.person_ids(args.data)
     persons = []
     for pid in ids:
-        person = (rp.featured_person(pid, args.data) if need_features
-                  else rp.load_person(pid, args.data))
+        person = rp.load_person(pid, args.data)
+        if need_features and person.n >= args.min_followers:  # day-one and queue need them
+            person = rp.featured_person(pid, args.data)
         persons.append(person)
     eligible = [p for p in persons if rp.eligible(p, args.min_followers, args.min_each)]
     print(f"{len(persons)} persons read, {len(eligible)} with >= {args.min_followers} followers "
@@ -336,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         cfg_of = {p.person_id: rp.config_for(p) for p in eligible}
         rows = []
         for p in persons:
+            if p.features is None:
+                continue
             hidden = math.ceil(HIDDEN * p.n)
             t = p.y[p.rank < hidden]
             if t.sum() < 10 or len(t) - t.sum() < 10:
@@ -343,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows.append(day_one(p, cfg_of.get(p.person_id) or rp.config_for(p), window))
         print(f"\n[day-one] ROC-AUC on the newest {HIDDEN:.0%}, {len(rows)} persons whose newest "
               f"{HIDDEN:.0%} hold >= 10 of each answer:")
-        for who in ("model", "model_window_hidden", "rules", "majority", "prior", "bot_only"):
+        for who in ("model", "model_window_hidden", "model_logreg", "model_beyond_window",
+                    "rules", "majority", "prior", "bot_only"):
             print(f"  {who:<20} {_fmt(rp.summarize(r[who] for r in rows))}")
         print(f"  model above rules for {rp.compare(rows)} of {len(rows)}; model kinds: "
               f"{pd.Series([r['model_kind'] for r in rows]).value_counts().to_dict()}; "
