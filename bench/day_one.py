@@ -20,6 +20,7 @@ and prints, over persons, in one run:
                hidden (first-fetch labels from the shipping rule, the shipping window), beside
                the rules, the majority, the prior, and the model when the window is the hidden
                10% (it then learns only the older followers' true answers).
+``window-sweep``  the day-one ROC-AUC with other undecided windows (by count and by share).
 ``queue``      learning curves: ROC-AUC on the remaining followers after 10, 20, 40, 80 answers
                asked in the queue's order (``pipeline.model.queue``), at random, newest first;
                starting from the first-fetch labels (questions about the hidden newest 10%) and
@@ -51,6 +52,8 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 import real_people as rp  # noqa: E402
+
+from pipeline.model.queue import feature_columns  # noqa: E402
 
 EDGES = [0, 5, 10, 20, 40, 80, 160, 320, 640, 100_000]
 STEPS = (10, 20, 40, 80)
@@ -113,7 +116,8 @@ def deficit_curve(persons: Sequence[rp.Person], edges: Sequence[int] = EDGES) ->
 def choose_window(curve: pd.DataFrame, tolerance: float = 0.05) -> int:
     """The first bucket start after which every bucket's mean deficit is within
     ``tolerance`` of the person's own share."""
-    ok = (curve["mean_deficit"] >= -tolerance).to_numpy()
+    # A bucket no person reaches (NaN) says nothing either way.
+    ok = (curve["mean_deficit"].isna() | (curve["mean_deficit"] >= -tolerance)).to_numpy()
     for i in range(len(curve)):
         if ok[i:].all():
             return int(curve["from"].iloc[i])
@@ -217,8 +221,9 @@ def day_one(person: rp.Person, cfg, window) -> dict:
     out["model_logreg"] = rp.auc(y_test, scores(model, kind, X[test], cols))
     settled = test[person.rank[test] >= window.count]
     model, kind = refit(cfg, person.features, labels)
-    out["model_beyond_window"] = rp.auc(person.y[settled],
-                                        scores(model, kind, X[settled], cols))
+    out["model_beyond_window"] = (rp.auc(person.y[settled],
+                                         scores(model, kind, X[settled], cols))
+                                  if len(settled) else None)
     out["rules"] = rp.auc(y_test, rp.rules_proba(person.features, cfg)[test])
     out["majority"] = rp.auc(y_test, np.full(len(test), labels.mean()))
     out["prior"] = rp.auc(y_test, prior_proba(person, cfg)[test])
@@ -303,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
 
     what = set(args.what)
-    need_features = bool(what & {"day-one", "queue"})
+    need_features = bool(what & {"day-one", "queue", "window-sweep"})
     ids = rp.person_ids(args.data)
     persons = []
     for pid in ids:
@@ -365,6 +370,32 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"below 0.70: {sum(1 for r in rows if r['model'] is not None and r['model'] < .7)}")
         print("  per-person day-one ROC-AUC, sorted: "
               + ", ".join(f"{r['model']:.2f}" for r in sorted(rows, key=lambda r: r["model"])))
+    if "window-sweep" in what:
+        # The day-one ROC-AUC (the newest 10% hidden) as the window varies: a window too narrow
+        # trains on followers not looked at yet as "skip", one too wide drops real decisions.
+        from pipeline.data.undecided import Window as W
+        from pipeline.model.queue import refit as _refit
+
+        print("\n[window-sweep] day-one ROC-AUC on the newest 10% by undecided window:")
+        sweep = [(f"newest {c}", W(c, 0.0, 0.0)) for c in (0, 10, 20, 40, 80, 160)] + [
+            (f"newest {sh:.0%}", W(0, sh, 0.0)) for sh in (0.05, 0.1)]
+        for name, win in sweep:
+            values = []
+            for p in persons:
+                if p.features is None:
+                    continue
+                hidden = math.ceil(HIDDEN * p.n)
+                test = np.flatnonzero(p.rank < hidden)
+                t = p.y[test]
+                if t.sum() < 10 or len(t) - t.sum() < 10:
+                    continue
+                cfg = rp.config_for(p)
+                labels = first_fetch_labels(p, win, hidden)["follow_back"].astype(int)
+                model, kind = _refit(cfg, p.features, labels)
+                cols = feature_columns(p.features)
+                X = p.features[cols].to_numpy(dtype=float)
+                values.append(rp.auc(t, scores(model, kind, X[test], cols)))
+            print(f"  {name:<12} {_fmt(rp.summarize(values))}")
     if "queue" in what:
         for start in ("first_fetch", "nothing"):
             group = eligible if start == "nothing" else [
