@@ -152,7 +152,7 @@ class DecisionsConfig(_Section):
     # "skip"; the newest (pipeline.undecided.Window) are undecided, to be judged.
     first_fetch: bool = True
     undecided_newest: int = 40       # the newest this many followers are undecided
-    undecided_share: float = 0.0     # or the newest this share of them, when more
+    undecided_share: float = 0.1     # or the newest this share of them, when more
     out: Path = Path("data/labels.parquet")
 
 

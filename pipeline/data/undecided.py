@@ -40,7 +40,7 @@ class Window:
     """The newest followers a first fetch leaves undecided."""
 
     count: int = 40
-    share: float = 0.0
+    share: float = 0.1
     days: float = 14.0
 
     def size(self, n_followers: int) -> int:
