@@ -2,7 +2,8 @@
 
 A generated scores file of N accounts (the columns ``followback score`` writes); the app is
 called in this process through Starlette's TestClient (no network), signed in like a browser.
-Measured: the first request after start (it reads the scores file), then each page warm,
+Measured: the first request after start (it reads the scores file and a feature table of
+80 columns, groups the followers on it and orders the first 500 to ask), then each page warm,
 the median of ``--repeat`` runs. Baselines in the same run: reading the scores file alone
 (``read_scores``, the floor of a cold page) and building the static review page
 ``followback report`` writes for the same accounts (``report.max_accounts`` of them).
@@ -49,7 +50,17 @@ def main() -> None:
     from tests.integration.app_projects import scores_project, synthetic_scores
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = scores_project(Path(tmp) / "project", synthetic_scores(args.followers))
+        scores = synthetic_scores(args.followers)
+        root = scores_project(Path(tmp) / "project", scores)
+        # A feature table as featurize writes it (80 columns): the queue groups on it.
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(0)
+        features = pd.DataFrame(rng.normal(size=(args.followers, 80)),
+                                columns=[f"f{i}" for i in range(80)])
+        features.insert(0, "account_id", scores["account_id"].to_numpy())
+        features.to_parquet(root / "data" / "features.parquet")
         os.chdir(root)
         cfg = load_config(root / "params.yaml")
         size = (root / "data" / "scores.csv").stat().st_size

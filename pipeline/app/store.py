@@ -31,6 +31,7 @@ SORTS = {
     "verdict": "verdict",
 }
 VERDICT_ORDER = {"follow back": 0, "review": 1, "skip": 2}
+QUEUE_LENGTH = 500  # accounts asked about per queue (made anew after each retrain)
 
 
 def _mtime(path: Path) -> float | None:
@@ -173,18 +174,34 @@ class Project:
             self._queue = None
 
     def _queue_order(self) -> list[str]:
-        """Undecided accounts not on a list, in the review's order: the newest undecided
-        followers first where the scores rank them (``undecided_rank``), then the most
-        informative (:func:`pipeline.stages.review.queue`)."""
-        from pipeline.stages.review import queue
+        """Undecided accounts not on a list, in ``followback review``'s order: your newest
+        undecided followers first, then the rest; within each, the answers that teach the
+        model most (uncertainty weighted by how little the account's feature group is covered,
+        :func:`pipeline.stages.review.queue`). The first :data:`QUEUE_LENGTH` of them."""
+        from pipeline.stages import review
 
         scores = self.scores()
-        todo = queue(scores, self.decisions())
-        if "undecided_rank" in todo.columns:
-            rank = pd.to_numeric(todo["undecided_rank"], errors="coerce")
-            todo = todo.assign(_tier=rank.isna().astype(int), _rank=rank.fillna(0))
-            todo = todo.sort_values(["_tier", "_rank"], kind="stable")
+        features = self._features()
+        labels = review.labels_so_far(self.cfg)
+        newest = review.newest_undecided(self.cfg, labels)
+        group = review.feature_groups(features, self.cfg.base.seed)
+        todo = review.queue(scores, self.decisions(), newest, group, limit=QUEUE_LENGTH)
         return todo["account_id"].astype(str).tolist()
+
+    def _features(self) -> pd.DataFrame | None:
+        """The cached feature table of ``followback featurize``, if any (for the queue's
+        groups, and for verdicts before any model is trained)."""
+        from pipeline.data import io
+
+        path = Path(self.cfg.features.out)
+        if not path.is_file():
+            return None
+
+        def read() -> pd.DataFrame:
+            io.recover(path)
+            return pd.read_parquet(path)
+
+        return self._cached("features", [path], read)
 
     def answer(self, position: int, account_id: str, follow_back: bool) -> Answer:
         """Write one answer to the decisions file at once and remember it for undo."""

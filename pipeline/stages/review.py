@@ -38,14 +38,16 @@ def uncertainty(scores: pd.DataFrame) -> pd.Series:
 
 
 def queue(scores: pd.DataFrame, decided: pd.DataFrame, newest: pd.Series | None = None,
-          group: pd.Series | None = None) -> pd.DataFrame:
+          group: pd.Series | None = None, limit: int | None = None) -> pd.DataFrame:
     """Undecided accounts not on a list, in the order to ask about them.
 
     Your newest undecided followers first (``newest``: account id -> rank, 0 = newest, see
     :func:`pipeline.data.undecided.undecided`), then every other account without an explicit
     decision; within each, by uncertainty weighted by how little the account's feature group
     (``group``: account id -> group) is covered by answers (:func:`pipeline.model.queue.ask_order`);
-    without groups, the most uncertain first (ties: input order).
+    without groups, the most uncertain first (ties: input order). ``limit``: only the first
+    that many (each pick of ask_order looks at every account left, so the whole order of
+    50,000 followers takes minutes; its first few hundred, a second).
     """
     from pipeline.model.queue import ask_order
 
@@ -66,8 +68,9 @@ def queue(scores: pd.DataFrame, decided: pd.DataFrame, newest: pd.Series | None 
         if group is not None:
             g = both["account_id"].astype(str).map(group).fillna(-1).to_numpy()
         answered = np.arange(len(both)) >= len(part)
+        left = None if limit is None else max(limit - sum(len(p) for p in parts), 0)
         order = ask_order(both["probability"].to_numpy(dtype=float), g, answered,
-                          both["threshold"].to_numpy(dtype=float))
+                          both["threshold"].to_numpy(dtype=float), n=left)
         parts.append(part.iloc[order])
     if not parts:
         return todo.drop(columns=["_tier", "_rank"]).reset_index(drop=True)
@@ -171,7 +174,7 @@ def load_session(cfg: Config) -> Session:
     if Path(cfg.features.out).is_file():
         io.recover(cfg.features.out)
         features = pd.read_parquet(cfg.features.out)
-    labels = _labels(cfg)
+    labels = labels_so_far(cfg)
     if Path(cfg.score.out).is_file():
         scores = read_scores(cfg.score.out)
         return Session(cfg, scores, features, labels)
@@ -204,7 +207,7 @@ def _overrides(cfg: Config, frame: pd.DataFrame) -> pd.Series:
     return out
 
 
-def _labels(cfg: Config) -> pd.Series:
+def labels_so_far(cfg: Config) -> pd.Series:
     """account id -> 1/0: the training labels (``decisions.out``), your decisions over them."""
     from pipeline.stages import decide
 

@@ -73,3 +73,19 @@ def test_refit_is_the_prior_until_the_personal_model_can_learn():
     assert kind == "personal"
     p = model.predict_proba(feats[feature_columns(feats)].to_numpy(dtype=float))[:, 1]
     assert p[~flags.to_numpy()].mean() > p[flags.to_numpy()].mean() + 0.2
+
+
+def test_groups_of_many_rows_are_fitted_on_a_sample_and_cover_every_row():
+    import numpy as np
+
+    from pipeline.model.queue import groups
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 8, (4, 5))
+    X = np.vstack([c + rng.normal(0, 0.5, (300, 5)) for c in centres])
+    whole = groups(X, n_groups=4, seed=0)
+    sampled = groups(X, n_groups=4, seed=0, max_fit_rows=200)
+    assert sampled.shape == (1200,) and set(sampled) == set(range(4))
+    # Well separated groups come out the same (up to their numbering).
+    pairs = set(zip(whole, sampled, strict=True))
+    assert len(pairs) == 4

@@ -137,3 +137,21 @@ def test_review_works_without_a_trained_model(tmp_path):
     # flagless accounts sit nearest even odds (0.6), the flagged ones far below
     asked = said.split("1/5")[1].split("@")[1].split()[0]
     assert asked == "user3"
+
+
+def test_a_limited_queue_is_the_first_part_of_the_whole_one():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.stages.review import queue
+    from tests.integration.app_projects import synthetic_scores
+
+    scores = synthetic_scores(600, seed=3)
+    decided = pd.DataFrame({"account_id": ["100001", "100002"], "follow_back": [True, False]})
+    newest = pd.Series(np.arange(30), index=scores["account_id"].iloc[100:130])
+    group = pd.Series(np.arange(600) % 7, index=scores["account_id"])
+    whole = queue(scores, decided, newest, group)
+    for limit in (10, 30, 45, 2000):
+        part = queue(scores, decided, newest, group, limit=limit)
+        assert len(part) == min(limit, len(whole))
+        assert part["account_id"].tolist() == whole["account_id"].head(limit).tolist()
