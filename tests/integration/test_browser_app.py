@@ -90,7 +90,14 @@ def press_and_wait(page, key: str) -> str:
         " const c = q && q.querySelector('article.card');"
         " return q && (q.dataset.position !== p || (c && c.dataset.account !== a)); }",
         arg=[before, before_id])
+    settled(page)
     return card_id(page)
+
+
+def settled(page) -> None:
+    """Wait until no request is out: app.js drops keys pressed while one is (never an answer
+    to a card not yet on screen), so the next key must wait for the swap to settle."""
+    page.wait_for_function("() => !document.documentElement.dataset.busy")
 
 
 def test_answer_three_followers_with_the_keyboard(page, big):
@@ -146,6 +153,7 @@ def test_page_through_5000_followers(page, big, tmp_path):
         page.locator(".pager a[rel=next]").click()
         page.wait_for_function("n => document.querySelector('#page-number').textContent"
                                " === String(n)", arg=number + 1)
+        settled(page)
     assert "page=5" in page.url  # the address follows, so reload and back work
     page.keyboard.press("j")  # the pager's keys too
     page.wait_for_function("() => document.querySelector('#page-number').textContent === '6'")

@@ -28,10 +28,17 @@
     if (dialog.open) dialog.close(); else dialog.showModal();
   });
 
-  document.addEventListener("htmx:beforeRequest", function () { busy = true; });
-  document.addEventListener("htmx:afterSettle", function () { busy = false; });
+  // While a request is out, keys are dropped rather than queued: an answer is given to the card
+  // on screen, never to one not yet seen. <html data-busy> shows the state (and tests wait on it).
+  function setBusy(value) {
+    busy = value;
+    if (value) document.documentElement.dataset.busy = "1";
+    else delete document.documentElement.dataset.busy;
+  }
+  document.addEventListener("htmx:beforeRequest", function () { setBusy(true); });
+  document.addEventListener("htmx:afterSettle", function () { setBusy(false); });
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (!event.detail.successful) busy = false;
+    if (!event.detail.successful) setBusy(false);
   });
   // A refused request (409: a job is running; 403: reload for a fresh token) says why.
   document.addEventListener("htmx:responseError", function (event) {

@@ -25,6 +25,7 @@ from pipeline.stages.score.spool import (
     default_sources,
     inputs_fingerprint,
     iter_records,
+    newest_undecided,
     spool_groups,
     work_dir,
 )
@@ -98,28 +99,6 @@ def _write_manifest(path: Path, manifest: dict) -> None:
 
 def _part(work: Path, k: int) -> Path:
     return work / "parts" / f"part-{k:06d}.parquet"
-
-
-def newest_undecided(cfg: Config) -> pd.Series | None:
-    """account id -> rank (0 = newest) of your undecided followers: current followers you do
-    not follow and have not decided on (``decisions.out``, the ingested decisions), from the
-    ingested snapshots; None without snapshots."""
-    from pipeline.data.undecided import undecided, window_of
-
-    path = io.table_path(cfg.ingest.out_dir, "snapshots")
-    if not path.is_file():
-        return None
-    snapshots = io.read_table(cfg.ingest.out_dir, "snapshots")
-    if not len(snapshots):
-        return None
-    decided: set[str] = set()
-    if Path(cfg.decisions.out).is_file():
-        decided |= set(pd.read_parquet(cfg.decisions.out, columns=["account_id"])[
-            "account_id"].astype(str))
-    if io.table_path(cfg.ingest.out_dir, "decisions").is_file():
-        decided |= set(io.read_table(cfg.ingest.out_dir, "decisions")["account_id"].astype(str))
-    table = undecided(snapshots, decided, window_of(cfg))
-    return pd.Series(table["rank"].to_numpy(), index=table["account_id"].astype(str))
 
 
 def score(

@@ -36,6 +36,7 @@ from pipeline.stages.score.spool import (
     assemble,
     default_sources,
     iter_records,
+    newest_undecided,
     spool_groups,
     work_dir,
 )
@@ -169,6 +170,7 @@ def score_spark(cfg: Config, out: Path, sources: list[Source] | None = None,
 
     started = time.perf_counter()
     out = Path(out)
+    ingested = not sources and not cfg.score.inputs  # the ingested tables of this project
     sources = sources or default_sources(cfg)
     chunk_size = int(chunk_size or cfg.score.chunk_size)
     uri = tracking.model_uri(cfg, model_uri)
@@ -192,8 +194,17 @@ def score_spark(cfg: Config, out: Path, sources: list[Source] | None = None,
         udf = mlflow.pyfunc.spark_udf(spark, str(Path(folder).resolve()), env_manager="local",
                                       result_type=result_type(), params=pyfunc.params_of(cfg))
         columns = [c for c in frame.columns if c != SEQ]
-        rows = (frame.select(SEQ, udf(F.struct(*columns)).alias("row"))
-                .orderBy(SEQ).select("row.*"))
+        rows = frame.select(SEQ, udf(F.struct(*columns)).alias("row")).select(SEQ, "row.*")
+        # Your newest undecided followers first, newest first, as the local engine puts them.
+        order = [F.col(SEQ)]
+        newest = newest_undecided(cfg) if ingested else None
+        if newest is not None and len(newest):
+            ranks = spark.createDataFrame(pd.DataFrame({
+                "account_id": newest.index.astype(str),
+                "undecided_rank": newest.to_numpy().astype("int64")}))
+            rows = rows.join(F.broadcast(ranks), "account_id", "left")
+            order = [F.col("undecided_rank").asc_nulls_last(), F.col(SEQ)]
+        rows = rows.orderBy(*order).drop(SEQ)
         parts = work / "output"
         rows.write.parquet(str(parts))
         summary = ScoreSummary(out=out, rejects=rejects_path(out), model=model_id,

@@ -81,6 +81,28 @@ def default_sources(cfg: Config) -> list[Source]:
     return [Source(path=out_dir, format="ingested")]
 
 
+def newest_undecided(cfg: Config) -> pd.Series | None:
+    """account id -> rank (0 = newest) of your undecided followers: current followers you do
+    not follow and have not decided on (``decisions.out``, the ingested decisions), from the
+    ingested snapshots; None without snapshots."""
+    from pipeline.data.undecided import undecided, window_of
+
+    path = io.table_path(cfg.ingest.out_dir, "snapshots")
+    if not path.is_file():
+        return None
+    snapshots = io.read_table(cfg.ingest.out_dir, "snapshots")
+    if not len(snapshots):
+        return None
+    decided: set[str] = set()
+    if Path(cfg.decisions.out).is_file():
+        decided |= set(pd.read_parquet(cfg.decisions.out, columns=["account_id"])[
+            "account_id"].astype(str))
+    if io.table_path(cfg.ingest.out_dir, "decisions").is_file():
+        decided |= set(io.read_table(cfg.ingest.out_dir, "decisions")["account_id"].astype(str))
+    table = undecided(snapshots, decided, window_of(cfg))
+    return pd.Series(table["rank"].to_numpy(), index=table["account_id"].astype(str))
+
+
 def iter_records(sources: Iterable[Source]) -> Iterator[schema.Record | schema.Reject]:
     """Every record of every source, streamed; ``ingested`` reads an ingest output folder."""
     for source in sources:
