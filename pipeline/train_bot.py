@@ -50,6 +50,7 @@ from pipeline.config import Source, load_config
 from pipeline.console import FollowbackError, ParamsOption, console
 from pipeline.features.population import (
     BOT_SHARE,
+    MIN_POPULATION,
     RELATIVE_FEATURES,
     STANDOUT_COLUMNS,
     fit_population,
@@ -428,23 +429,35 @@ def hide_platform_gaps(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_model(pool: Pool, features: list[str], kind: str, mix: str, n_estimators: int,
-              seed: int, n_jobs: int | None = None, cap: int | None = None):
+              seed: int, n_jobs: int | None = None, cap: int | None = None,
+              monotone: bool = True):
     """Fit on ``pool``; with likes/listed among the features each row is also seen without.
 
     ``cap`` limits the rows per source and label (:meth:`Pool.capped`), part of the training
     mix. Features with fewer than two values in ``pool`` (those only a held-out source publishes)
-    are left out: there is nothing to learn from them.
+    are left out: there is nothing to learn from them. With ``monotone`` (and ``hgb``), the
+    score may only rise with each standout feature.
     """
     if cap:
         pool = pool.capped(cap, seed)
-    features = [f for f in features if pool.X[f].nunique() >= 2]
+    features = learnable(pool, features)
+    if not features:
+        raise FollowbackError(
+            "no feature varies among the training accounts: a labelled source needs at "
+            f"least {MIN_POPULATION} accounts with a value to be a population its accounts "
+            "stand out from")
     X = pool.X[features]
     y, w = pool.y, sample_weights(pool, mix)
     if set(HIDDEN_ON_MOST_PLATFORMS) & set(features):
         X = pd.concat([X, hide_platform_gaps(X)], ignore_index=True)
         y, w = np.concatenate([y, y]), np.concatenate([w, w]) / 2
-    increasing = [f for f in features if f in STANDOUT_COLUMNS]
+    increasing = [f for f in features if f in STANDOUT_COLUMNS] if monotone else None
     return make_model(kind, n_estimators, seed, n_jobs, increasing).fit(X, y, sample_weight=w)
+
+
+def learnable(pool: Pool, features: list[str]) -> list[str]:
+    """The ``features`` with at least two values in ``pool``: something to learn from."""
+    return [f for f in features if pool.X[f].nunique() >= 2]
 
 
 def _score(model, X: pd.DataFrame) -> np.ndarray:
@@ -472,7 +485,10 @@ def leave_one_out(pool: Pool, by: str, features: list[str], kind: str, mix: str,
     for key in sorted(set(keys)):
         test = keys == key
         train = pool.take(~test)
-        if len(np.unique(pool.y[test])) < 2 or len(np.unique(train.y)) < 2:
+        # One label on a side, or nothing to learn without the held-out value (its sources
+        # alone are big enough to rank in): no figure.
+        if (len(np.unique(pool.y[test])) < 2 or len(np.unique(train.y)) < 2
+                or not learnable(train, features)):
             continue
         model = fit_model(train, features, kind, mix, n_estimators, seed, n_jobs, cap)
         held = pool.take(test)
