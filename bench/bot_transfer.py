@@ -126,6 +126,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from pipeline.config import Source
+    from pipeline.features.population import STANDOUT_COLUMNS
     from pipeline.train_bot import (
         DEFAULT_SOURCES,
         FEATURE_FAMILIES,
@@ -139,13 +140,20 @@ def main() -> None:
     sets = [read_source(Source(path=ROOT / p)) for p in DEFAULT_SOURCES]
     pool = pool_of(sets)  # profile features and standouts at a 10% bot share
     old = pool.take(pool.platform != "mastodon")
-    after_features = _features_of(list(FEATURE_FAMILIES), pool)
+    # "after" is what train-bot chose for the shipped model (its sidecar), where that model
+    # reads standouts; else every standout family, sources weighted equally.
+    sidecar = json.loads((ROOT / "models" / "bot_likeness.json").read_text())
+    if set(sidecar["features"]) <= set(STANDOUT_COLUMNS):
+        after_features, after_mix = sidecar["features"], sidecar["training_mix"]["weighting"]
+    else:
+        after_features, after_mix = _features_of(list(FEATURE_FAMILIES), pool), "equal_sources"
+    print(f"after: {len(after_features)} features, {after_mix}", flush=True)
     recipes = {
         # name: (training pool, features, kind, mix, monotone)
         "before, 4 sources": (old, BEFORE_FEATURES, "forest", "pooled_rows", False),
         "before, 5 sources": (pool, BEFORE_FEATURES, "forest", "pooled_rows", False),
-        "after, not monotone": (pool, after_features, "hgb", "equal_sources", False),
-        "after": (pool, after_features, "hgb", "equal_sources", True),
+        "after, not monotone": (pool, after_features, "hgb", after_mix, False),
+        "after": (pool, after_features, "hgb", after_mix, True),
     }
     figures: dict[str, dict] = {}
     for name, (train, features, kind, mix, monotone) in recipes.items():
@@ -170,7 +178,7 @@ def main() -> None:
     sensitivity = {}
     for share in (0.05, 0.2, 0.3, None):
         test = pool_of(sets, share)
-        scores = held_out(pool, test, "platform", after_features, "hgb", "equal_sources")
+        scores = held_out(pool, test, "platform", after_features, "hgb", after_mix)
         label = "as published" if share is None else f"{share:.0%}"
         sensitivity[label] = aucs(test, "platform", scores)
         print(f"after, held-out population with {label} bots: "
@@ -181,8 +189,7 @@ def main() -> None:
     followers.attrs["y"] = y
     before_model = fit_model(old, BEFORE_FEATURES, "forest", "pooled_rows", N_ESTIMATORS, SEED,
                              1, CAP)
-    after_model = fit_model(pool, after_features, "hgb", "equal_sources", N_ESTIMATORS, SEED,
-                            1, CAP)
+    after_model = fit_model(pool, after_features, "hgb", after_mix, N_ESTIMATORS, SEED, 1, CAP)
     demo = {"n_bots": int(y.sum()), "n_others": int((y == 0).sum()),
             **demo_scores(followers, before_model, after_model)}
     print(f"demo followers (spam bots and fake followers vs the rest): {json.dumps(demo)}")

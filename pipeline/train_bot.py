@@ -604,8 +604,10 @@ def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
 
 
 def _relative(path: Path, root: Path) -> str:
+    # Absolute, not resolved: a data folder reached through a symbolic link (a worktree's
+    # ../shared) is recorded as it was given, not as where the link points.
     try:
-        return os.path.relpath(Path(path).resolve(), root.resolve())
+        return os.path.relpath(Path(path).absolute(), root.absolute())
     except ValueError:  # another drive on Windows
         return str(path)
 

@@ -168,13 +168,17 @@ def test_bot_score_is_how_far_an_account_stands_out_among_the_followers(shipped_
 def test_an_account_the_platform_marks_as_a_bot_scores_one(followers, shipped_model_path):
     marked = followers.copy()
     marked["is_bot_flagged"] = pd.array([False] * len(marked), dtype="boolean")
-    marked.loc[3, "is_bot_flagged"] = True
-    bot = BotLikeness(model_path=shipped_model_path).set_output(transform="pandas").fit(marked)
-    scores = bot.transform(marked)["bot_score"]
-    assert scores.iloc[3] == 1.0 and (scores.drop(index=3) < 1.0).all()
-    plain = bot.set_params(platform_flag=False).transform(marked)["bot_score"]
-    assert plain.iloc[3] < 0.5  # an ordinary follower, but for the flag
-    pd.testing.assert_series_equal(plain.drop(index=3), scores.drop(index=3))
+    bot = BotLikeness(model_path=shipped_model_path, platform_flag=False).set_output(
+        transform="pandas").fit(marked)
+    plain = bot.transform(marked)["bot_score"]
+    least = int(plain.idxmin())  # the least bot-like follower says it is a bot
+    marked.loc[least, "is_bot_flagged"] = True
+    scores = bot.set_params(platform_flag=True).transform(marked)["bot_score"]
+    assert plain[least] < 0.1 and scores[least] == 1.0
+    pd.testing.assert_series_equal(plain.drop(index=least), scores.drop(index=least))
+    # Without platform_flag the flag leaves the score alone.
+    assert bot.set_params(platform_flag=False).transform(marked)["bot_score"][least] == \
+        plain[least]
 
 
 def test_a_bot_likeness_fitted_without_a_population_says_to_refit(pair, shipped_model_path):
@@ -311,13 +315,13 @@ def test_last_post_time_comes_from_posts_when_the_platform_gives_none(pair):
 # --- evidence ------------------------------------------------------------------------------
 
 
-def test_evidence(pair, shipped_model_path):
-    bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(pair)
+def test_evidence(pair, followers, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(followers)
     evidence = bot.evidence(pair)
     assert list(evidence.index) == list(pair.index)
     new, old = evidence["evidence"]
     assert new.startswith("account 14 days old; default avatar; follows 4,000 (286 a day); "
-                          "no posts seen; bot score 0.")
+                          "no posts seen; bot score ")
     assert old.startswith("account 2,900 days old; follows 290; bot score 0.")
     assert evidence["account_age_days"].tolist() == pytest.approx([14.0, 2900.0], abs=0.2)
     assert evidence["default_avatar"].tolist() == [True, False]
@@ -371,12 +375,14 @@ def test_evidence_says_the_follower_group_an_account_belongs_to():
 
 
 def test_clone_set_params_and_fit_transform_equals_transform(pair):
-    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW, groups=False)
+    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW, groups=False,
+                      platform_flag=False)
     copy = clone(bot)
     assert copy.get_params() == {"model_path": None, "reference_time": NOW,
-                                 "duplicate_threshold": 0.7, "groups": False}
-    copy.set_params(duplicate_threshold=0.9, groups=True)
-    assert copy.duplicate_threshold == 0.9 and copy.groups is True
+                                 "duplicate_threshold": 0.7, "groups": False,
+                                 "platform_flag": False}
+    copy.set_params(duplicate_threshold=0.9, groups=True, platform_flag=True)
+    assert copy.duplicate_threshold == 0.9 and copy.groups is True and copy.platform_flag
     fitted = clone(bot).fit(pair)
     np.testing.assert_allclose(fitted.transform(pair), clone(bot).fit_transform(pair))
 
