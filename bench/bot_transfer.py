@@ -53,7 +53,7 @@ def held_out(train_pool, test_pool, by: str, features: list[str], kind: str, mix
     """Out-of-source (or -platform) scores: train on ``train_pool`` without one value of
     ``by``, score that value's rows of ``test_pool`` (the same accounts, their features
     possibly computed against another population)."""
-    from pipeline.train_bot import _score, fit_model
+    from pipeline.stages.train_bot import _score, fit_model
 
     keys = getattr(train_pool, by)
     scores = {}
@@ -84,10 +84,10 @@ def aucs(pool, by: str, scores: dict[str, np.ndarray]) -> dict[str, float]:
 
 def demo_followers(n_followers: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The demo's followers as an account frame, and 1 for its spam bots and fake followers."""
-    from pipeline import ingest
-    from pipeline.config import Source, load_config
+    from pipeline.core.config import Source, load_config
+    from pipeline.data import ingest
+    from pipeline.data.frame import account_frame
     from pipeline.demo import demo_config, generate
-    from pipeline.frame import account_frame
 
     cfg = load_config(ROOT / "params.yaml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,9 +125,9 @@ def main() -> None:
     parser.add_argument("--demo-followers", type=int, default=1000)
     args = parser.parse_args()
 
-    from pipeline.config import Source
+    from pipeline.core.config import Source
     from pipeline.features.population import STANDOUT_COLUMNS
-    from pipeline.train_bot import (
+    from pipeline.stages.train_bot import (
         DEFAULT_SOURCES,
         FEATURE_FAMILIES,
         _features_of,

@@ -4,7 +4,7 @@ For each platform, a local server (``tests/servers.py``: Mastodon or Bluesky in 
 documented shapes, on 127.0.0.1, rate limits high enough not to bind) serves ``--followers``
 followers and a quarter as many followed accounts, ``--posts`` posts each. In one run:
 
-1. ``followback fetch`` (``pipeline.fetch._run.run`` with the platform's real client): accounts
+1. ``followback fetch`` (``pipeline.data.fetch._run.run`` with the platform's real client): accounts
    per second and requests per follower, against the minimum the API allows: one list page per
    80 (Mastodon) or 100 (Bluesky) accounts of each list, one profile batch per 25 followers
    (Bluesky; Mastodon's lists carry the profiles), one feed page per follower, plus the
@@ -33,8 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.fetch import bluesky, mastodon  # noqa: E402
-from pipeline.fetch._run import Transport, run  # noqa: E402
+from pipeline.data.fetch import bluesky, mastodon  # noqa: E402
+from pipeline.data.fetch._run import Transport, run  # noqa: E402
 from tests.servers import FakeBluesky, FakeMastodon, Sleeps, World  # noqa: E402
 
 MAX_POSTS = 30

@@ -1,6 +1,7 @@
 """What the follower-group counts add as inputs of the follow-back model, on the demo.
 
-``features.bot.groups`` makes the counts of :mod:`pipeline.groups` (computed over every ingested
+``features.bot.groups`` makes the counts of :mod:`pipeline.data.groups` (computed over every
+ingested
 account) inputs of the bot criterion. This runs, in one process on the same demo and the same
 labels, what ``followback train`` measures with ``groups: true`` and with ``groups: false``:
 
@@ -32,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from implicit import demo_parser, make_config  # noqa: E402  (bench/implicit.py)
 
-from pipeline.config import Config  # noqa: E402
+from pipeline.core.config import Config  # noqa: E402
 
 
 def with_groups_setting(cfg: Config, groups: bool) -> Config:
@@ -42,9 +43,10 @@ def with_groups_setting(cfg: Config, groups: bool) -> Config:
 
 def build(cfg: Config) -> None:
     """demo -> ingest -> labels (what `dvc repro` runs before train)."""
-    from pipeline import demo, io
-    from pipeline.decisions import build_labels
-    from pipeline.ingest import ingest
+    from pipeline import demo
+    from pipeline.data import io
+    from pipeline.data.ingest import ingest
+    from pipeline.stages.decisions import build_labels
 
     demo.generate(cfg)
     ingest(cfg.ingest.sources, cfg.ingest.out_dir)
@@ -56,7 +58,7 @@ def build(cfg: Config) -> None:
 def measure(cfg: Config, truth: dict) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    from pipeline.train import cross_validate, load_training_data, time_holdout
+    from pipeline.stages.train import cross_validate, load_training_data, time_holdout
 
     started = time.perf_counter()
     data = load_training_data(cfg)

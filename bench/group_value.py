@@ -1,6 +1,6 @@
 """Follower-group features: their cost on 100,000 followers and what they add to the bot criterion.
 
-1. Cost: :func:`pipeline.groups.group_features` on synthetic follower sets of growing size
+1. Cost: :func:`pipeline.data.groups.group_features` on synthetic follower sets of growing size
    (realistic bios and names from the demo's word lists, 1% of accounts in planted groups),
    wall time and the process's peak resident memory, against the baseline in the same run: exact
    pairwise Jaccard of the bios on a sample, extrapolated quadratically to the same size.
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def synthetic_followers(n: int, seed: int = 0) -> pd.DataFrame:
     """``n`` followers: bios and names from the demo's word lists, 1% in planted groups."""
-    from pipeline.demo_text import people
+    from pipeline.demo.text import people
 
     rng = np.random.default_rng(seed)
     firsts = [x for v in people.FIRST_NAMES.values() for x in v]
@@ -60,7 +60,7 @@ def synthetic_followers(n: int, seed: int = 0) -> pd.DataFrame:
 
 def pairwise_baseline(bios: list[str]) -> float:
     """Seconds of exact all-pairs Jaccard over word shingles (what LSH avoids)."""
-    from pipeline.groups import _word_shingles
+    from pipeline.data.groups import _word_shingles
 
     sets = [_word_shingles(b) for b in bios]
     started = time.perf_counter()
@@ -75,7 +75,7 @@ def pairwise_baseline(bios: list[str]) -> float:
 
 
 def cost(sizes: list[int], baseline_n: int) -> None:
-    from pipeline.groups import group_features
+    from pipeline.data.groups import group_features
 
     print("1. cost of group_features (bios, names, creation weeks)")
     sample = synthetic_followers(baseline_n, seed=1)["bio"].tolist()
@@ -130,12 +130,12 @@ def compare(name: str, y: np.ndarray, score: np.ndarray, groups: pd.DataFrame,
 def demo_value(n_followers: int) -> None:
     import json
 
-    from pipeline import ingest
-    from pipeline.config import Source, load_config
+    from pipeline.core.config import Source, load_config
+    from pipeline.data import ingest
+    from pipeline.data.frame import account_frame
+    from pipeline.data.groups import group_features
     from pipeline.demo import demo_config, generate
     from pipeline.features.bot import BotLikeness
-    from pipeline.frame import account_frame
-    from pipeline.groups import group_features
 
     print(f"2. demo ({n_followers:,} followers, shipped bot model)")
     cfg = load_config(ROOT / "params.yaml")
@@ -163,10 +163,10 @@ def demo_value(n_followers: int) -> None:
 
 
 def cresci_value() -> None:
-    from pipeline.config import Source
+    from pipeline.core.config import Source
+    from pipeline.data.groups import group_features
     from pipeline.features.bot import bot_model_input, load_bot_model
-    from pipeline.groups import group_features
-    from pipeline.train_bot import (
+    from pipeline.stages.train_bot import (
         DEFAULT_SOURCES,
         fit_model,
         pool_of,

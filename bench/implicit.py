@@ -3,7 +3,7 @@
 On the demo (``demo_truth.json`` knows what the persona decided, and what she would decide on the
 followers she never looked at) this prints, in one run:
 
-1. agreement of the implicit decisions read from the snapshots (``pipeline.decisions``, every
+1. agreement of the implicit decisions read from the snapshots (``pipeline.stages.decisions``, every
    follower, no explicit decision overriding them) with her explicit decisions, and with her
    true decisions (``implicit.would_follow_back`` in the truth file), by kind of implicit
    decision and by the noise the demo plants (followed first, undone follow-backs, followers
@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.config import Config, relocate  # noqa: E402
+from pipeline.core.config import Config, relocate  # noqa: E402
 
 
 def make_config(work: Path, n_followers: int | None, seed: int | None) -> Config:
@@ -53,8 +53,9 @@ def make_config(work: Path, n_followers: int | None, seed: int | None) -> Config
 
 def build(cfg: Config) -> dict[str, pd.DataFrame]:
     """demo -> ingest, returning the ingested tables."""
-    from pipeline import demo, io
-    from pipeline.ingest import ingest
+    from pipeline import demo
+    from pipeline.data import io
+    from pipeline.data.ingest import ingest
 
     demo.generate(cfg)
     ingest(cfg.ingest.sources, cfg.ingest.out_dir)
@@ -104,9 +105,9 @@ def holdout_aucs(cfg: Config, tables: dict[str, pd.DataFrame], implicit: pd.Data
 
     from sklearn.metrics import roc_auc_score
 
-    from pipeline.decisions import build_labels
-    from pipeline.features.compose import build_model
-    from pipeline.frame import load_account_frame
+    from pipeline.data.frame import load_account_frame
+    from pipeline.model.compose import build_model
+    from pipeline.stages.decisions import build_labels
 
     explicit = tables["decisions"].sort_values(["decided_at", "account_id"], kind="stable")
     n_test = max(1, math.ceil(cfg.train.holdout_fraction * len(explicit)))
@@ -159,7 +160,7 @@ def demo_parser(doc: str, work: Path) -> argparse.ArgumentParser:
 
 def main() -> None:
     args = demo_parser(__doc__, Path("/tmp/followback-bench-implicit")).parse_args()
-    from pipeline.decisions import implicit_decisions
+    from pipeline.stages.decisions import implicit_decisions
 
     cfg = make_config(args.work.resolve(), args.n_followers, args.seed)
     started = time.perf_counter()

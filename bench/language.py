@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
+    from pipeline.data.frame import load_account_frame
     from pipeline.features.language import Readability
-    from pipeline.frame import load_account_frame
 
     cfg = load_config(args.params)
     lang = cfg.features.language

@@ -58,10 +58,14 @@ def main(argv: list[str] | None = None) -> None:
 
     from score import bench_params, build_input
 
-    from pipeline import demo, ingest, spark, train
-    from pipeline import score as scoring
-    from pipeline.config import Source, load_config
-    from pipeline.tracking import load_model
+    from pipeline import demo
+    from pipeline.core.config import Source, load_config
+    from pipeline.data import ingest
+    from pipeline.data.scores import read_scores
+    from pipeline.model.tracking import load_model
+    from pipeline.stages import score as scoring
+    from pipeline.stages import train
+    from pipeline.stages.score import spark
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -113,8 +117,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{big.scored / spark_s:,.2f} accounts/s; {probe.scored} accounts in "
           f"{overhead_s:,.1f} s", flush=True)
 
-    a = scoring.read_scores(work / "local.csv").set_index("account_id")
-    b = scoring.read_scores(work / "spark.csv").set_index("account_id").loc[a.index]
+    a = read_scores(work / "local.csv").set_index("account_id")
+    b = read_scores(work / "spark.csv").set_index("account_id").loc[a.index]
     same = bool((a["verdict"] == b["verdict"]).all()
                 and np.allclose(a["probability"], b["probability"], atol=1e-4, rtol=0))
     dp = float((a["probability"] - b["probability"]).abs().max())

@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from pipeline.config import relocate  # noqa: E402
+from pipeline.core.config import relocate  # noqa: E402
 
 
 def bench_params(work: Path, train_followers: int, encoder: str | None = None) -> Path:
@@ -160,15 +160,17 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from pipeline import demo, ingest, train
-    from pipeline import score as scoring
-    from pipeline.config import Source, load_config
+    from pipeline import demo
+    from pipeline.core.config import Source, load_config
+    from pipeline.data import ingest
     from pipeline.features.embedding import (
         PACKAGED_MODEL,
         load_sentence_transformer,
         resolve_model_path,
     )
-    from pipeline.tracking import load_model
+    from pipeline.model.tracking import load_model
+    from pipeline.stages import score as scoring
+    from pipeline.stages import train
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-score-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -282,10 +284,10 @@ def fresh_caches(model, cache: Path, exports: Path) -> None:
 
 def backend_rates(cfg, model, folder: Path, work: Path, args) -> None:
     """Cold ``followback score`` accounts/s with each encoder backend, against torch."""
-    from pipeline import score as scoring
-    from pipeline.config import Source
+    from pipeline.core.config import Source
     from pipeline.features import backends
     from pipeline.features.embedding import is_use, resolve_model_path
+    from pipeline.stages import score as scoring
 
     name = cfg.features.embed.model
     if is_use(name):

@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.train_toxicity import (  # noqa: E402
+from pipeline.stages.train_toxicity import (  # noqa: E402
     GERMEVAL,
     HATECHECK,
     OLID,
@@ -89,7 +89,7 @@ def heads(data: pd.DataFrame, hc: pd.DataFrame, cache_dir: str, seed: int) -> No
                      "s": round(time.perf_counter() - t0)})
     prod = scores["offensive, emb C=1"] * scores["identity attack, emb C=1"]
     rows.append({"model": "offensive x identity attack (emb C=1)", "HateCheck": auc(yh, prod)})
-    from pipeline.train_toxicity import profanity_scores
+    from pipeline.stages.train_toxicity import profanity_scores
 
     rows.append({"model": "baseline: alt-profanity-check", "HateCheck":
                  auc(yh, profanity_scores(list(H)))})

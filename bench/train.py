@@ -26,11 +26,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.config import load_config  # noqa: E402
+from pipeline.core.config import load_config  # noqa: E402
 
 
 def feature_matrix(cfg, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from pipeline import io
+    from pipeline.data import io
 
     features = pd.read_parquet(cfg.features.out)
     decisions = io.read_table(cfg.ingest.out_dir, "decisions")[["account_id", "follow_back"]]
@@ -50,8 +50,8 @@ def classifier_part(cfg, X: np.ndarray, y: np.ndarray) -> float:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.model_selection import FixedThresholdClassifier, StratifiedKFold
 
-    from pipeline.features.compose import build_classifier
-    from pipeline.train import choose_threshold
+    from pipeline.model.compose import build_classifier
+    from pipeline.stages.train import choose_threshold
 
     def calibrated():
         clf = build_classifier(cfg)
@@ -75,7 +75,7 @@ def classifier_part(cfg, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def bare_fit(cfg, X: np.ndarray, y: np.ndarray) -> float:
-    from pipeline.features.compose import build_classifier
+    from pipeline.model.compose import build_classifier
 
     started = time.perf_counter()
     build_classifier(cfg).fit(X, y)

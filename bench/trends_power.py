@@ -29,9 +29,10 @@ GARDENING = {"garden", "gardening", "allotment", "compost", "tomatoes", "seed", 
 def flagged(seed: int, effect: bool, work: Path) -> list[tuple[set[str], str, float, bool]]:
     """(topic terms, outcome, slope, marked as a mirror image) of every detected association
     for one demo."""
-    from pipeline import demo, trends
-    from pipeline.config import Config, Source
-    from pipeline.ingest import ingest
+    from pipeline import demo
+    from pipeline.core.config import Config, Source
+    from pipeline.data.ingest import ingest
+    from pipeline.stages import trends
 
     root = Path(tempfile.mkdtemp(dir=work))
     cfg = Config()

@@ -18,8 +18,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from pipeline.config import ConfigError
-from pipeline.console import FollowbackError, console
+from pipeline.core.config import ConfigError
+from pipeline.core.console import FollowbackError, console
 
 app = typer.Typer(
     name="followback",
@@ -74,22 +74,22 @@ def _log_traceback(exc: BaseException) -> Path | None:
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
     ("demo", "pipeline.demo"),
-    ("fetch", "pipeline.fetch"),
-    ("ingest", "pipeline.ingest"),
-    ("train-bot", "pipeline.train_bot"),
-    ("train-toxicity", "pipeline.train_toxicity"),
-    ("featurize", "pipeline.featurize"),
-    ("decisions", "pipeline.decisions"),
-    ("train", "pipeline.train"),
-    ("evaluate", "pipeline.evaluate"),
-    ("score", "pipeline.score"),
-    ("explain", "pipeline.explain"),
-    ("report", "pipeline.report"),
-    ("decide", "pipeline.decide"),
-    ("review", "pipeline.review"),
-    ("apply", "pipeline.apply"),
-    ("churn", "pipeline.churn"),
-    ("trends", "pipeline.trends"),
+    ("fetch", "pipeline.data.fetch"),
+    ("ingest", "pipeline.data.ingest"),
+    ("train-bot", "pipeline.stages.train_bot"),
+    ("train-toxicity", "pipeline.stages.train_toxicity"),
+    ("featurize", "pipeline.stages.featurize"),
+    ("decisions", "pipeline.stages.decisions"),
+    ("train", "pipeline.stages.train"),
+    ("evaluate", "pipeline.stages.evaluate"),
+    ("score", "pipeline.stages.score"),
+    ("explain", "pipeline.stages.explain"),
+    ("report", "pipeline.stages.report"),
+    ("decide", "pipeline.stages.decide"),
+    ("review", "pipeline.stages.review"),
+    ("apply", "pipeline.stages.apply"),
+    ("churn", "pipeline.stages.churn"),
+    ("trends", "pipeline.stages.trends"),
 ]
 
 # Errors a user can act on: printed as one readable line, exit status 2.

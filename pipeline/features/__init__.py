@@ -4,21 +4,21 @@ This package module only holds the small input helpers the text extractors share
 common scikit-learn tags, :class:`TextInputMixin`): a
 ColumnTransformer hands a transformer a 1-D Series when its column spec is a string and a
 DataFrame when it is a list, and the ``posts`` cells arrive as Python lists (from
-:func:`pipeline.frame.account_frame`) or as numpy arrays of dicts (after a Parquet round trip).
+:func:`pipeline.data.frame.account_frame`) or as numpy arrays of dicts (after a Parquet round trip).
 Importing it loads no model.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from pipeline.data.schema import is_missing, post_list  # noqa: F401  (re-exported)
 
 logger = logging.getLogger("pipeline.features")
 
@@ -67,13 +67,6 @@ def output_index(X: Any) -> pd.Index:
     return pd.RangeIndex(len(X))
 
 
-def is_missing(value: Any) -> bool:
-    """None, pandas NA or a float NaN."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
 def text_or_none(value: Any) -> str | None:
     """A cell as stripped text, or None when it is missing or blank."""
     if is_missing(value):
@@ -89,15 +82,6 @@ def flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "t", "yes", "y"}
     return bool(value)
-
-
-def post_list(value: Any) -> list[dict]:
-    """One ``posts`` cell as a list of dicts (missing -> empty; JSON text is parsed)."""
-    if value is None or (not isinstance(value, list | tuple | np.ndarray) and is_missing(value)):
-        return []
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip() else []
-    return [dict(p) for p in value if isinstance(p, dict)]
 
 
 def account_texts(value: Any, kinds: Sequence[str]) -> list[dict]:
@@ -120,7 +104,7 @@ def run_chunked(
 ) -> list:
     """``compute`` over ``items`` chunk by chunk, with a progress bar when the work is long.
 
-    The bar shows texts done and texts/s (``pipeline.console.progress``); it hides itself when
+    The bar shows texts done and texts/s (``pipeline.core.console.progress``); it hides itself when
     stderr is no terminal. Short work (one chunk) shows none.
     """
     if not items:
@@ -128,7 +112,7 @@ def run_chunked(
     chunk_size = max(1, int(chunk_size))
     if not show_progress or len(items) <= chunk_size:
         return list(compute(items))
-    from pipeline.console import progress
+    from pipeline.core.console import progress
 
     out: list = []
     start = time.perf_counter()

@@ -126,7 +126,7 @@ def export_root(cache_dir: str | os.PathLike | None) -> Path:
 
 def threads() -> int:
     """Math threads for the exported runtimes: ``$FOLLOWBACK_ENCODER_THREADS``, else torch's."""
-    from pipeline.features.embedding import ENCODER_THREADS_ENV
+    from pipeline.features.encoders import ENCODER_THREADS_ENV
 
     value = os.environ.get(ENCODER_THREADS_ENV, "").strip()
     if value.isdigit() and int(value) > 0:
@@ -164,7 +164,7 @@ class Bf16Encoder:
     def __init__(self, path: str, device: str) -> None:
         import torch
 
-        from pipeline.features.embedding import load_sentence_transformer
+        from pipeline.features.encoders import load_sentence_transformer
 
         reference = load_sentence_transformer(path, device)
         import copy
@@ -271,10 +271,10 @@ class _Hidden:
 
 
 def _export_dir(path: str, backend: str, cache_dir: str | os.PathLike | None) -> Path:
-    from pipeline.features.embedding import model_identity
+    from pipeline.features.encoders import identity
 
     runtime = "+".join(f"{p}=={version(p)}" for p in PACKAGES.get(backend, ()))
-    key = _digest(model_identity(path), backend, f"torch=={version('torch')}",
+    key = _digest(identity(path), backend, f"torch=={version('torch')}",
                   f"transformers=={version('transformers')}", runtime)
     return export_root(cache_dir) / f"{_slug(path)}-{backend}-{key}"
 
@@ -282,7 +282,7 @@ def _export_dir(path: str, backend: str, cache_dir: str | os.PathLike | None) ->
 def _slug(path: str) -> str:
     """A readable folder name for the model: the packaged model's package name, else the
     folder's or hub name's last part."""
-    from pipeline.features.embedding import PACKAGED_MODEL, resolve_model_path
+    from pipeline.features.encoders import PACKAGED_MODEL, resolve_model_path
 
     try:
         if path == resolve_model_path(PACKAGED_MODEL):
@@ -298,7 +298,7 @@ def _exported(path: str, backend: str, cache_dir: str | os.PathLike | None,
     """The folder of ``backend``'s export of ``path``, written once (atomic, file-locked)."""
     from filelock import FileLock
 
-    from pipeline.features.embedding import model_identity
+    from pipeline.features.encoders import identity
 
     folder = _export_dir(path, backend, cache_dir)
     done = folder / "export.json"
@@ -313,7 +313,7 @@ def _exported(path: str, backend: str, cache_dir: str | os.PathLike | None,
         try:
             write(tmp)
             (tmp / "export.json").write_text(json.dumps({
-                "model": model_identity(path),
+                "model": identity(path),
                 "backend": backend, "torch": version("torch"),
                 "transformers": version("transformers"),
                 **{p: version(p) for p in PACKAGES.get(backend, ())},
@@ -377,7 +377,7 @@ def _load_exported(path: str, device: str, cache_dir: str | os.PathLike | None, 
     """The model's tokenizer and pooling from sentence-transformers around an exported
     transformer: ``export(st, folder)`` writes it once into the cache folder, ``runner(folder)``
     returns the function that maps the tokenizer's arrays to token embeddings."""
-    from pipeline.features.embedding import load_sentence_transformer
+    from pipeline.features.encoders import load_sentence_transformer
 
     st = load_sentence_transformer(path, device)
     folder = _exported(path, backend, cache_dir, lambda t: export(st, t))
@@ -426,7 +426,7 @@ def load(path: str, backend: str, device: str = "cpu",
          cache_dir: str | None = None) -> Any:
     """The encoder at ``path`` run by ``backend``, once per process; raises
     :class:`BackendUnavailable` with the reason when it cannot run here."""
-    from pipeline.features.embedding import load_sentence_transformer
+    from pipeline.features.encoders import load_sentence_transformer
 
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(CHOICES)}, got {backend!r}")
@@ -515,9 +515,9 @@ def measure(encoders: dict[str, Any], texts: Sequence[str], repeat: int = 3,
 
 
 def _probe_file(path: str, device: str, cache_dir: str | os.PathLike | None) -> Path:
-    from pipeline.features.embedding import model_identity
+    from pipeline.features.encoders import identity
 
-    key = _digest(str(PROBE_VERSION), model_identity(path), device, cpu_flags(),
+    key = _digest(str(PROBE_VERSION), identity(path), device, cpu_flags(),
                   str(threads()), *(f"{p}=={version(p)}" for p in
                                     ("torch", "transformers", "openvino", "onnxruntime")))
     return export_root(cache_dir) / f"probe-{key}.json"

@@ -7,11 +7,11 @@ from the account's recent posts: share of reposts, of posts with links, of near-
 posts, the entropy of posting hours and the median gap between posts.
 
 :func:`profile_features` is the single definition of the profile features. The bot-likeness
-model trained by ``followback train-bot`` (:mod:`pipeline.train_bot`) reads how far an account
-stands out in them from the other accounts of its platform (:mod:`pipeline.features.population`:
-in training the other accounts of its labelled source, in scoring the person's followers as
-:class:`BotLikeness` saw them in ``fit``), so that a score learnt on Twitter and Instagram
-research sets ranks Mastodon accounts the right way round.
+model trained by ``followback train-bot`` (:mod:`pipeline.stages.train_bot`) reads how far an
+account stands out in them from the other accounts of its platform
+(:mod:`pipeline.features.population`: in training the other accounts of its labelled source, in
+scoring the person's followers as :class:`BotLikeness` saw them in ``fit``), so that a score
+learnt on Twitter and Instagram research sets ranks Mastodon accounts the right way round.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pipeline.features import post_list
 from pipeline.features.population import STANDOUT_COLUMNS, fit_population, standout
 from pipeline.features.ratio import log_ratio
 
-# The columns of pipeline.frame.account_frame that BotLikeness reads.
+# The columns of pipeline.data.frame.account_frame that BotLikeness reads.
 BOT_COLUMNS = [
     "platform", "handle", "display_name", "bio", "followers_count", "following_count",
     "posts_count", "likes_count", "listed_count", "created_at", "last_post_at", "is_verified",
@@ -102,7 +102,7 @@ _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 _STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+|\d+")
 _WORD = re.compile(r"\w+")
 _TRAIN_COMMAND = "followback train-bot"
-# Group likeness (pipeline.groups) is said in the evidence from this many followers on.
+# Group likeness (pipeline.data.groups) is said in the evidence from this many followers on.
 GROUP_MIN_FOLLOWERS = 20
 # With ``groups=True``: set where the follower-group counts are absent or null. Missing is
 # not 0: "no other follower looks like it" and "nobody counted" are different statements.
@@ -112,11 +112,11 @@ GROUP_MISSING = "group_counts_missing"
 def group_counts(X: pd.DataFrame) -> pd.DataFrame:
     """The follower-group count columns of ``X`` as floats, NaN where absent or null.
 
-    The counts are context columns (:data:`pipeline.frame.GROUP_COLUMNS`), computed over the
+    The counts are context columns (:data:`pipeline.data.frame.GROUP_COLUMNS`), computed over the
     whole follower list by whoever builds the frame; this never counts them over ``X`` itself,
     so a row's features depend on that row alone, whatever else shares its chunk.
     """
-    from pipeline.frame import GROUP_COLUMNS
+    from pipeline.data.frame import GROUP_COLUMNS
 
     out = pd.DataFrame(index=X.index)
     for col in GROUP_COLUMNS:
@@ -315,7 +315,7 @@ def profile_features(X: pd.DataFrame, reference_time: pd.Timestamp | pd.Series) 
 def _with_absent_columns(X: pd.DataFrame) -> pd.DataFrame:
     """``X`` with every input column profile_features reads; absent ones all missing.
 
-    Labelled research sets (:mod:`pipeline.ingest._labelled`) publish only some fields; the
+    Labelled research sets (:mod:`pipeline.data.ingest._labelled`) publish only some fields; the
     features of the others stay NaN. ``attrs`` remember that bio and url were absent rather
     than empty, so that their features stay missing too.
     """
@@ -478,7 +478,7 @@ class BotLikeness(TransformerMixin, BaseEstimator):
     """Bot-likeness features from profile metadata and posts, plus an optional model score.
 
     Takes a DataFrame with the columns :data:`BOT_COLUMNS` of
-    :func:`pipeline.frame.account_frame`. Outputs finite floats: each profile feature that can
+    :func:`pipeline.data.frame.account_frame`. Outputs finite floats: each profile feature that can
     be missing becomes 0 where it is, and an indicator ``<column>_missing`` says so. The
     follower and following counts and their ratio are left to
     :class:`~pipeline.features.ratio.FollowRatio`; the per-day rates stay here.
@@ -500,12 +500,12 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         Two posts are near-duplicates when their word sets (without links, mentions and
         numbers) overlap at least this much (Jaccard index).
     groups : bool, default=True
-        Add the follower-group counts (:data:`pipeline.frame.GROUP_COLUMNS`, how many of the
+        Add the follower-group counts (:data:`pipeline.data.frame.GROUP_COLUMNS`, how many of the
         person's other followers were created the same week, have a near-identical bio, ...)
         as features, ``log1p`` of each count, and ``group_counts_missing``, 1 where the frame
         lacks the counts or they are null (the count features are 0 there). The counts are
         read from the input's columns, never computed over the rows at hand: score, explain
-        and training compute them over the whole follower list (:mod:`pipeline.groups`).
+        and training compute them over the whole follower list (:mod:`pipeline.data.groups`).
     platform_flag : bool, default=True
         An account its platform marks as automated (Mastodon's and Bluesky's ``bot``, i.e.
         ``is_bot_flagged``) gets ``bot_score`` 1: the account says so itself. False leaves
@@ -531,7 +531,7 @@ class BotLikeness(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import pandas as pd
-    >>> from pipeline.frame import account_frame
+    >>> from pipeline.data.frame import account_frame
     >>> X = account_frame(pd.DataFrame({
     ...     "platform": ["mastodon"] * 2, "account_id": ["1", "2"],
     ...     "handle": ["maya_bakes", "xk2938471"], "following_count": [180, 4000],
@@ -573,14 +573,15 @@ class BotLikeness(TransformerMixin, BaseEstimator):
     def _check_frame(self, X, reset: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
-                "BotLikeness needs a DataFrame with the columns of pipeline.frame.account_frame "
+                "BotLikeness needs a DataFrame with the columns of "
+                "pipeline.data.frame.account_frame "
                 f"({', '.join(BOT_COLUMNS)}), got {type(X).__name__}"
             )
         missing = [c for c in BOT_COLUMNS if c not in X.columns]
         if missing:
             raise ValueError(f"BotLikeness is missing input columns: {', '.join(missing)}")
         if self.groups:
-            from pipeline.frame import GROUP_COLUMNS
+            from pipeline.data.frame import GROUP_COLUMNS
 
             absent = [c for c in GROUP_COLUMNS if c not in X.columns]
             if absent:
@@ -700,7 +701,7 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         names += POST_FEATURES
         names += [f"{col}_missing" for col in MISSING_INDICATORS]
         if self.groups:
-            from pipeline.frame import GROUP_COLUMNS
+            from pipeline.data.frame import GROUP_COLUMNS
 
             names += [*GROUP_COLUMNS, GROUP_MISSING]
         if self.model_path is not None:
@@ -723,7 +724,7 @@ class BotLikeness(TransformerMixin, BaseEstimator):
             ``bot_score`` (NaN without a model) and ``evidence``, e.g. "account 14 days old;
             default avatar; follows 4,000 (286 a day); no posts seen; bot score 0.91".
         """
-        from pipeline.frame import GROUP_COLUMNS
+        from pipeline.data.frame import GROUP_COLUMNS
 
         given = (X[GROUP_COLUMNS] if isinstance(X, pd.DataFrame)
                  and set(GROUP_COLUMNS) <= set(X.columns) else None)
@@ -745,9 +746,9 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         }, index=X.index)
         # Followers that act together: only the whole follower list shows them.
         # score and explain give the counts over the whole follower list as columns
-        # (pipeline.frame.GROUP_COLUMNS); a frame without them is taken as the whole list.
+        # (pipeline.data.frame.GROUP_COLUMNS); a frame without them is taken as the whole list.
         out["group"] = None
-        from pipeline.groups import group_features, group_sentence
+        from pipeline.data.groups import group_features, group_sentence
 
         if given is not None and given.notna().any().any():
             out["group"] = [None if g.isna().all() else group_sentence(g.fillna(0))

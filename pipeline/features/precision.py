@@ -4,7 +4,7 @@ A batched float32 matrix product (BLAS) may sum a row's products in a different 
 on how many other rows share the call, so the same account got features differing by ~3e-8
 between a chunk of 200 and one of 500; where such a value sat near a HistGradientBoosting bin
 edge the probability jumped (by up to 0.07 on the demo). Two defences, used by the extractors
-and the one Pipeline of :func:`pipeline.features.compose.build_model`:
+and the one Pipeline of :func:`pipeline.model.compose.build_model`:
 
 - :func:`row_products` computes ``a @ b.T`` in float64 one row at a time, each row copied into
   the same buffer, so a row's result is the same whatever else is in the batch;

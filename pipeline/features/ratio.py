@@ -3,7 +3,7 @@
 An account that follows few and is followed by many rarely follows anyone back; an account
 that follows thousands to be followed back, then unfollows, plays the trick the follower
 snapshots reveal. :class:`FollowRatio` turns the follower and following counts, and the churn
-counts from the snapshots (:mod:`pipeline.churn`), into numbers a classifier can weigh.
+counts from the snapshots (:mod:`pipeline.data.snapshots`), into numbers a classifier can weigh.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-# The columns of pipeline.frame.account_frame that FollowRatio reads, in the order it reads them.
+# The columns of pipeline.data.frame.account_frame that FollowRatio reads, in the order it reads
+# them.
 RATIO_COLUMNS = [
     "followers_count",
     "following_count",
@@ -38,7 +39,7 @@ class FollowRatio(TransformerMixin, BaseEstimator):
 
     Columns are read by position: followers count, following count, then optionally the churn
     counts from the follower snapshots (``times_followed_back``,
-    ``times_unfollowed_after_followback`` of :func:`pipeline.frame.account_frame`). A
+    ``times_unfollowed_after_followback`` of :func:`pipeline.data.frame.account_frame`). A
     DataFrame holding the named columns in another order is rejected rather than misread.
     Missing values (pandas ``NA`` or ``NaN``) never reach the output: a missing count becomes
     0 plus a ``*_missing`` indicator, and churn counts of an account without snapshots become 0

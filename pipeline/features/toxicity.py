@@ -12,7 +12,7 @@ Three backends:
   regression on multilingual USE embeddings and character n-grams, trained on English (OLID)
   and German (GermEval 2018) offensive tweets; two scores per text: the probability that it is
   offensive (the ``toxicity`` label) and that it attacks a group or identity
-  (``identity_attack``, Detoxify's name; see :mod:`pipeline.train_toxicity`). A model saved
+  (``identity_attack``, Detoxify's name; see :mod:`pipeline.stages.train_toxicity`). A model saved
   before that second head gives ``toxicity`` only.
 - **profanity-check** (``alt-profanity-check``): a scikit-learn model shipped inside the PyPI
   package, so it always works offline; English only. It gives one score per text: the
@@ -41,7 +41,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.console import FollowbackError
+from pipeline.core.console import FollowbackError
 from pipeline.features import (
     TextInputMixin,
     account_texts,
@@ -206,7 +206,7 @@ def load_trained(model_path: str | None, cache_dir: str | None = None) -> _Score
         model = load_toxicity_model(path, cache_dir)
     except Exception as exc:
         raise BackendUnavailable(f"cannot load the trained toxicity model {path}: {exc}") from exc
-    from pipeline import io
+    from pipeline.data import io
     from pipeline.features.embedding import model_identity
 
     digest = io.file_sha256(path)[:16]

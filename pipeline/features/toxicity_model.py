@@ -10,8 +10,8 @@ The model is one scikit-learn Pipeline over cleaned texts (:func:`clean_text`): 
   dimensions blur;
 
 and a logistic regression on top. Which of these (and which regularisation) is kept is chosen
-by cross-validation in :mod:`pipeline.train_toxicity`. The saved file holds no encoder weights:
-:class:`SentenceEmbedding` loads the installed encoder lazily, like the feature extractors.
+by cross-validation in :mod:`pipeline.stages.train_toxicity`. The saved file holds no encoder
+weights: :class:`SentenceEmbedding` loads the installed encoder lazily, like the feature extractors.
 
 The saved model is a :class:`ToxicityHeads`: one such Pipeline per label, each trained on its
 own target from the same texts:

@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import load_config
-from pipeline.frame import follower_groups, with_groups
+from pipeline.core.config import load_config
+from pipeline.data.frame import (
+    follower_groups,
+    ingested_account,
+    ingested_frame,
+    ingested_groups,
+    with_groups,
+)
+from pipeline.data.scores import read_scores
 from tests.integration.conftest import invoke
 
 pytestmark = pytest.mark.slow
@@ -24,11 +31,11 @@ def cfg(trained_project):
 
 @pytest.fixture(scope="module")
 def model_and_frame(cfg):
-    from pipeline import score
+    from pipeline.model import tracking
 
-    model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
+    model, _ = tracking.load_model(cfg, str(cfg.train.model_dir))
     accounts = pd.read_parquet(cfg.ingest.out_dir / "accounts.parquet")
-    frame = score.ingested_frame(cfg, accounts["account_id"].astype(str).tolist())
+    frame = ingested_frame(cfg, accounts["account_id"].astype(str).tolist())
     # The follower-group counts are context columns over the whole list (as score gives
     # them); what must not depend on the chunk is everything computed from them.
     frame = with_groups(frame, follower_groups(frame))
@@ -56,7 +63,7 @@ def test_features_and_probabilities_do_not_depend_on_the_chunk(model_and_frame):
 
 def test_chunk_size_does_not_change_the_scores_and_explain_agrees(cfg, cli_runner,
                                                                    trained_project):
-    from pipeline import pyfunc, score
+    from pipeline.model import pyfunc, tracking
 
     small, large = trained_project / "scores_37.csv", trained_project / "scores_100.csv"
     invoke(cli_runner, "score", "--model", str(cfg.train.model_dir), "--chunk-size", "37",
@@ -65,12 +72,12 @@ def test_chunk_size_does_not_change_the_scores_and_explain_agrees(cfg, cli_runne
            "--out", str(large))
     assert small.read_bytes() == large.read_bytes()
 
-    scores = score.read_scores(small).set_index("handle")
-    model, _ = score.load_scoring_model(cfg, str(cfg.train.model_dir))
+    scores = read_scores(small).set_index("handle")
+    model, _ = tracking.load_model(cfg, str(cfg.train.model_dir))
     for handle in scores.index[:: max(1, len(scores) // 12)]:
         # What `followback explain HANDLE` computes: the model's predict on one account,
         # with its follower-group counts over every ingested account.
-        frame = with_groups(score.ingested_account(cfg, handle),
-                            score.ingested_groups(cfg)).reset_index(drop=True)
+        frame = with_groups(ingested_account(cfg, handle),
+                            ingested_groups(cfg)).reset_index(drop=True)
         row = model.predict(None, frame, params=pyfunc.params_of(cfg)).iloc[0]
         assert round(float(row["probability"]), 4) == scores.loc[handle, "probability"], handle

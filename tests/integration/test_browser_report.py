@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import report
-from pipeline import score as scoring
-from pipeline.config import Source
+from pipeline.core.config import Source
+from pipeline.data.scores import read_scores
+from pipeline.stages import report
+from pipeline.stages import score as scoring
 from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixture)
     demo_project,
     demo_scores,
@@ -164,10 +165,10 @@ def toy_page(tmp_path_factory):
     cfg.user.allow_list = ["user5"]
     scoring.score(cfg, cfg.score.out, [Source(path=folder)], model=fitted_toy_model(),
                   model_id="toy")
-    from pipeline import decide
+    from pipeline.stages import decide
 
     decide.record(cfg.report.decisions_out, "1004", True, handle="user4")
-    return report.report(cfg), scoring.read_scores(cfg.score.out)
+    return report.report(cfg), read_scores(cfg.score.out)
 
 
 VISIBLE = "Array.from(document.querySelectorAll('#account-list > li')).filter(e => !e.hidden)"
@@ -265,7 +266,7 @@ def test_demo_report_shows_metrics_plots_and_every_account(  # noqa: F811 (fixtu
     assert result.exit_code == 0, result.output
     page = browser.open(out.as_uri())
     browser.screenshot(page, tmp_path / "demo-review.png")
-    n_scored = len(scoring.read_scores(demo_scores))
+    n_scored = len(read_scores(demo_scores))
     assert browser.eval(page, "document.querySelectorAll('#account-list > li').length") \
         == n_scored
     assert browser.eval(page, "document.querySelectorAll('#metrics img').length") >= 1

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import score as scoring
+from pipeline.data.frame import ingested_frame, ingested_groups
+from pipeline.data.scores import CONTRIB_COLUMNS, read_scores
 from tests.unit.test_score import demo_project, demo_scores  # noqa: F401 (session fixtures)
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def _free_port() -> int:
 
 
 def _expected(demo_scores, ids: list[str]) -> pd.DataFrame:  # noqa: F811
-    scores = scoring.read_scores(demo_scores).set_index("account_id", drop=False)
+    scores = read_scores(demo_scores).set_index("account_id", drop=False)
     return scores.loc[ids].reset_index(drop=True)
 
 
@@ -43,7 +44,7 @@ def _same_rows(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     for col in TEXT:
         assert got[col].fillna("").astype(str).tolist() == \
             expected[col].fillna("").astype(str).tolist(), col
-    for col in ["probability", "threshold", *scoring.CONTRIB_COLUMNS]:
+    for col in ["probability", "threshold", *CONTRIB_COLUMNS]:
         np.testing.assert_allclose(got[col].astype(float), expected[col].astype(float),
                                    atol=1e-4, err_msg=col)
 
@@ -61,15 +62,15 @@ def moved_model(demo_project, tmp_path):  # noqa: F811
 def _in_context(cfg, ids: list[str]) -> pd.DataFrame:
     """The accounts with their follower-group counts over every ingested one, as score
     computes them (the counts travel as optional double columns of the serving input)."""
-    from pipeline.frame import with_groups
+    from pipeline.data.frame import with_groups
 
-    return with_groups(scoring.ingested_frame(cfg, ids), scoring.ingested_groups(cfg))
+    return with_groups(ingested_frame(cfg, ids), ingested_groups(cfg))
 
 
 def _serving_input(cfg, ids: list[str]) -> str:
     from mlflow.models import convert_input_example_to_serving_input
 
-    from pipeline import pyfunc, tracking
+    from pipeline.model import pyfunc, tracking
 
     frame = tracking.input_example(_in_context(cfg, ids), n=len(ids))
     body = json.loads(convert_input_example_to_serving_input(frame))
@@ -82,11 +83,11 @@ def test_mlflow_loads_the_moved_folder_and_predicts_the_score_rows(demo_project,
     import mlflow
 
     copy, empty = moved_model
-    ids = scoring.read_scores(demo_scores)["account_id"].head(5).tolist()
+    ids = read_scores(demo_scores)["account_id"].head(5).tolist()
     frame = _in_context(demo_project.cfg, ids)
     monkeypatch.chdir(empty)
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
-    from pipeline import pyfunc, tracking
+    from pipeline.model import pyfunc, tracking
 
     model = mlflow.pyfunc.load_model(str(copy))
     got = model.predict(tracking.input_example(frame, n=len(ids)),
@@ -99,9 +100,9 @@ def test_the_bot_model_travels_inside_the_folder(trained_project, tmp_path, monk
     it from itself, wherever the copy is, with the original path gone."""
     import mlflow
 
-    from pipeline import tracking
-    from pipeline.config import load_config
-    from pipeline.frame import load_account_frame
+    from pipeline.core.config import load_config
+    from pipeline.data.frame import load_account_frame
+    from pipeline.model import tracking
 
     monkeypatch.chdir(trained_project)
     cfg = load_config(trained_project / "params.yaml")
@@ -129,7 +130,7 @@ def test_serve_answers_a_post_with_the_rows_of_followback_score(demo_project, de
     from mlflow.models import validate_serving_input
 
     copy, empty = moved_model
-    ids = scoring.read_scores(demo_scores)["account_id"].iloc[[0, 7]].tolist()
+    ids = read_scores(demo_scores)["account_id"].iloc[[0, 7]].tolist()
     body = _serving_input(demo_project.cfg, ids)
     # MLflow's own check of a serving payload against the model's signature.
     validate_serving_input(str(copy), body)

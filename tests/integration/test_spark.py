@@ -11,7 +11,8 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import score as scoring
+from pipeline.data.scores import CONTRIB_COLUMNS, read_scores
+from pipeline.stages import score as scoring
 from tests.unit.test_score import demo_project, demo_scores  # noqa: F401 (session fixtures)
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ def _compare(got, expected) -> None:
     got = got.loc[expected.index]
     for col in ("handle", "verdict", "override", "reason_1", "reason_2", "reason_3"):
         assert got[col].fillna("").tolist() == expected[col].fillna("").tolist(), col
-    for col in ["probability", "threshold", *scoring.CONTRIB_COLUMNS]:
+    for col in ["probability", "threshold", *CONTRIB_COLUMNS]:
         np.testing.assert_allclose(got[col], expected[col], atol=1e-4, rtol=0, err_msg=col)
 
 
@@ -44,8 +45,8 @@ def test_spark_engine_scores_the_demo_accounts_as_the_local_engine(demo_project,
                                       str(demo_project.params)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "model: " in result.output
-    local = scoring.read_scores(demo_scores)
-    spark = scoring.read_scores(out)
+    local = read_scores(demo_scores)
+    spark = read_scores(out)
     # Same rows, in the input's order.
     assert spark["account_id"].tolist() == local["account_id"].tolist()
     _compare(spark, local)
@@ -53,8 +54,8 @@ def test_spark_engine_scores_the_demo_accounts_as_the_local_engine(demo_project,
 
 
 def test_spark_engine_writes_a_parquet_folder(demo_project, tmp_path):  # noqa: F811
-    from pipeline import spark
-    from pipeline.config import Source
+    from pipeline.core.config import Source
+    from pipeline.stages.score import spark
     from tests.unit.test_score import toy_tables, write_inputs
 
     accounts, posts, _ = toy_tables(6)
@@ -65,14 +66,14 @@ def test_spark_engine_writes_a_parquet_folder(demo_project, tmp_path):  # noqa: 
     summary = spark.score_spark(cfg, out, [Source(path=inputs)], master="local[2]")
     assert out.is_dir() and list(out.glob("part-*.parquet"))
     assert summary.scored == local.scored == 6
-    _compare(spark.read_rows(out), scoring.read_scores(tmp_path / "local.csv"))
+    _compare(spark.read_rows(out), read_scores(tmp_path / "local.csv"))
 
 
 def test_spark_python_workers_run_one_encoder_thread_per_core():
     """Each worker sees the thread limits (two workers on local[2] must not run 4+ threads)."""
     import os
 
-    from pipeline import spark as engine
+    from pipeline.stages.score import spark as engine
 
     session = engine.session("local[2]")
     try:

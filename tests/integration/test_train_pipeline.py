@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from pipeline.config import load_config
+from pipeline.core.config import load_config
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +41,8 @@ def test_run_is_logged_with_params_metrics_tags_and_plots(cfg, trained_project):
 def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
     from mlflow import MlflowClient
 
-    from pipeline.frame import load_account_frame
-    from pipeline.tracking import load_model
+    from pipeline.data.frame import load_account_frame
+    from pipeline.model.tracking import load_model
 
     client = MlflowClient(cfg.mlflow.tracking_uri)
     name = cfg.mlflow.registered_model
@@ -66,7 +66,7 @@ def test_model_is_registered_with_alias_and_scores_raw_accounts(cfg):
 
 
 def test_evaluation_beats_the_rule_baseline_and_the_majority(cfg):
-    from pipeline.evaluate import details_path
+    from pipeline.stages.evaluate import details_path
 
     metrics = json.loads(details_path(cfg).read_text())
     for split in ("cv", "holdout"):
@@ -79,7 +79,7 @@ def test_evaluation_beats_the_rule_baseline_and_the_majority(cfg):
 
 
 def test_same_inputs_and_params_give_the_same_metrics(cfg):
-    from pipeline.train import train
+    from pipeline.stages.train import train
 
     first = json.loads(cfg.train.metrics.read_text())
     again = train(cfg, track=False).summary

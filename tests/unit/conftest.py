@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.frame import account_frame
+from pipeline.data.frame import account_frame
 
 # The demo persona (maya.bakes): sourdough baking, bike touring, urban vegetable gardening.
 OWN_POSTS = [

@@ -11,11 +11,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import decide, io, schema
 from pipeline.cli import app
-from pipeline.fetch import bluesky, mastodon
-from pipeline.fetch._run import Transport, run
-from pipeline.score import OUTPUT_COLUMNS
+from pipeline.data import io, schema
+from pipeline.data.fetch import bluesky, mastodon
+from pipeline.data.fetch._run import Transport, run
+from pipeline.data.scores import OUTPUT_COLUMNS
+from pipeline.stages import decide
 from tests.servers import FakeBluesky, FakeMastodon, Sleeps, World
 
 TOKEN = "tok-apply-7d41b0c2e9"

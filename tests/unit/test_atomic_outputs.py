@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import io, schema
+from pipeline.data import io, schema
 
 
 def _export(folder: Path, n: int, tag: str) -> Path:
@@ -35,7 +35,8 @@ def _ingest(src: Path, out: Path, kill_after: int | None = None) -> int:
     env.pop("FOLLOWBACK_KILL_AFTER", None)
     if kill_after is not None:
         env["FOLLOWBACK_KILL_AFTER"] = str(kill_after)
-    code = ("import sys; from pipeline.config import Source; from pipeline.ingest import ingest;"
+    code = ("import sys; from pipeline.core.config import Source; "
+            "from pipeline.data.ingest import ingest;"
             "ingest([Source(path=sys.argv[1], format='generic')], sys.argv[2])")
     return subprocess.run([sys.executable, "-c", code, str(src), str(out)], env=env,
                           capture_output=True, text=True).returncode

@@ -3,8 +3,8 @@ write point, it leaves its outputs wholly old or wholly new.
 
 Each stage runs on small inputs of two generations, "old" and "new", in a folder of its own.
 A run killed after N write points (``FOLLOWBACK_KILL_AFTER=N``, the test hook of
-:mod:`pipeline.io`) must leave, once a reader has called :func:`pipeline.io.recover`, every
-output of the old run or every output of the new run: before the commit point (the last
+:mod:`pipeline.data.io`) must leave, once a reader has called :func:`pipeline.data.io.recover`,
+every output of the old run or every output of the new run: before the commit point (the last
 journal written) the old, from it on the new. The kill points come from an uninterrupted run's
 ``FOLLOWBACK_KILL_LOG``, so they follow the stage's real sequence of writes.
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import io
+from pipeline.data import io
 
 REPO = Path(__file__).resolve().parents[2]
 LABELLED = REPO / "tests" / "fixtures" / "labelled"
@@ -42,16 +42,16 @@ LABELLED = REPO / "tests" / "fixtures" / "labelled"
 
 
 def _config():
-    from pipeline.config import Config
+    from pipeline.core.config import Config
 
     return Config()
 
 
 def _demo_world(folder: Path, n_followers: int, seed: int) -> Path:
     """A small demo export, ingested into ``folder/ingested``."""
-    from pipeline.config import Source
+    from pipeline.core.config import Source
+    from pipeline.data.ingest import ingest
     from pipeline.demo import demo_config, generate
-    from pipeline.ingest import ingest
 
     cfg = demo_config(out_dir=folder / "raw", n_followers=n_followers)
     cfg.demo.truth_out = folder / "truth.json"
@@ -70,7 +70,7 @@ def prepare_worlds(root: Path) -> None:
 
 
 def run_churn(root: Path, gen: str) -> None:
-    from pipeline import churn
+    from pipeline.stages import churn
 
     churn.run(_config(), in_dir=root / "in" / gen / "ingested")
 
@@ -80,9 +80,9 @@ def run_featurize(root: Path, gen: str) -> None:
     seconds to load and do not change how the outputs are written)."""
     from sklearn.compose import ColumnTransformer
 
-    from pipeline import featurize
-    from pipeline.features import compose
     from pipeline.features.ratio import FollowRatio
+    from pipeline.model import compose
+    from pipeline.stages import featurize
 
     cfg = _config()
     cfg.ingest.out_dir = root / "in" / gen / "ingested"
@@ -96,11 +96,11 @@ def prepare_nothing(root: Path) -> None:
 
 
 def run_train(root: Path, gen: str) -> None:
-    """The writing half of ``train`` (:func:`pipeline.train.write_outputs`, which ``train``
+    """The writing half of ``train`` (:func:`pipeline.stages.train.write_outputs`, which ``train``
     calls once the model is fitted) with a small fitted followback-shaped Pipeline."""
     from types import SimpleNamespace
 
-    from pipeline import train
+    from pipeline.stages import train
     from tests.unit.test_model_files import ratio_model
 
     cfg = _config()
@@ -151,7 +151,7 @@ def run_evaluate(root: Path, gen: str) -> None:
     """``followback evaluate`` on this generation's inputs (no model folder: no MLflow)."""
     import yaml
 
-    from pipeline import evaluate
+    from pipeline.stages import evaluate
 
     cfg = _config()
     cfg.features.out = root / "in" / gen / "features.parquet"
@@ -171,8 +171,8 @@ def prepare_score(root: Path) -> None:
 
 
 def run_score(root: Path, gen: str) -> None:
-    from pipeline import score
-    from pipeline.config import Source
+    from pipeline.core.config import Source
+    from pipeline.stages import score
     from tests.unit.test_score import fitted_toy_model, toy_config
 
     cfg = toy_config(root)
@@ -194,7 +194,7 @@ def prepare_trends(root: Path) -> None:
 
 def run_trends(root: Path, gen: str) -> None:
     """``trends`` with the person's post embeddings and languages given (no encoder load)."""
-    from pipeline import trends
+    from pipeline.stages import trends
 
     cfg = _config()
     cfg.ingest.out_dir = root / "in" / gen
@@ -228,8 +228,8 @@ def prepare_train_bot(root: Path) -> None:
 
 
 def run_train_bot(root: Path, gen: str) -> None:
-    from pipeline.config import Source
-    from pipeline.train_bot import train_bot
+    from pipeline.core.config import Source
+    from pipeline.stages.train_bot import train_bot
 
     n = {"old": 3, "new": 4}[gen]
     train_bot([Source(path=root / "caverlee")], Path("models/bot_likeness.skops"),
@@ -239,7 +239,7 @@ def run_train_bot(root: Path, gen: str) -> None:
 
 def prepare_toxicity(root: Path) -> None:
     """Tiny files in the three public formats that ``train-toxicity`` reads."""
-    from pipeline import train_toxicity as tt
+    from pipeline.stages import train_toxicity as tt
 
     data = root / "in" / "bench"
     for rel in (tt.OLID, tt.GERMEVAL, tt.HATECHECK):
@@ -266,8 +266,8 @@ def run_train_toxicity(root: Path, gen: str) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from pipeline import train_toxicity as tt
     from pipeline.features import toxicity_model
+    from pipeline.stages import train_toxicity as tt
 
     c = {"old": 1.0, "new": 2.0}[gen]
     tt.cross_validate = lambda *a, **k: {"words": {"features": "words", "C": c,
@@ -366,16 +366,16 @@ def drive(base: str, names: str) -> None:
     import sklearn.ensemble  # noqa: F401
     import skops.io  # noqa: F401
 
-    import pipeline.churn  # noqa: F401
     import pipeline.demo  # noqa: F401
-    import pipeline.evaluate  # noqa: F401
-    import pipeline.featurize  # noqa: F401
-    import pipeline.score  # noqa: F401
-    import pipeline.tracking  # noqa: F401
-    import pipeline.train  # noqa: F401
-    import pipeline.train_bot  # noqa: F401
-    import pipeline.train_toxicity  # noqa: F401
-    import pipeline.trends  # noqa: F401
+    import pipeline.model.tracking  # noqa: F401
+    import pipeline.stages.churn  # noqa: F401
+    import pipeline.stages.evaluate  # noqa: F401
+    import pipeline.stages.featurize  # noqa: F401
+    import pipeline.stages.score  # noqa: F401
+    import pipeline.stages.train  # noqa: F401
+    import pipeline.stages.train_bot  # noqa: F401
+    import pipeline.stages.train_toxicity  # noqa: F401
+    import pipeline.stages.trends  # noqa: F401
     import tests.unit.test_model_files  # noqa: F401
     import tests.unit.test_score  # noqa: F401
     import tests.unit.test_trends  # noqa: F401

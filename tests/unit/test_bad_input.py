@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import io, schema
-from pipeline import score as scoring
-from pipeline.config import Source
-from pipeline.ingest import ingest, load
+from pipeline.core.config import Source
+from pipeline.data import io, schema
+from pipeline.data.ingest import ingest, load
+from pipeline.data.scores import read_scores, rejects_path
+from pipeline.stages import score as scoring
 from tests.unit.test_score import (
     fitted_toy_model,
     toy_config,
@@ -70,7 +71,7 @@ def test_score_rejects_an_overflowing_count_and_scores_the_rest(tmp_path):
                             [Source(path=folder, format="auto")], model=fitted_toy_model(),
                             model_id="toy")
     assert summary.scored == 11 and summary.rejected == 1
-    rejects = pd.read_csv(scoring.rejects_path(tmp_path / "scores.csv"))
+    rejects = pd.read_csv(rejects_path(tmp_path / "scores.csv"))
     assert "count out of range" in rejects["reason"].iloc[0]
 
 
@@ -98,7 +99,7 @@ def test_a_compressed_or_binary_file_says_so_instead_of_junk_rejects(tmp_path, o
     path = tmp_path / "accounts.csv"
     with opener(path, "wb") as fh:
         fh.write(b"\x00\x01\x02" * 300 if kind == "binary" else (HEADER + "\n").encode() * 50)
-    from pipeline.console import FollowbackError
+    from pipeline.core.console import FollowbackError
 
     with pytest.raises(FollowbackError, match=f"looks {kind.split(' ')[0]}"):
         _load(path)
@@ -170,10 +171,10 @@ def test_scores_file_with_carriage_returns_in_bios_reads_back_whole(tmp_path):
                   model=fitted_toy_model(), model_id="toy")
     rows = _csv_records(out)
     assert len(rows) == 11
-    back = scoring.read_scores(out)
+    back = read_scores(out)
     assert back["bio"].tolist() == accounts["bio"].tolist()
     assert back["display_name"].tolist() == accounts["display_name"].tolist()
-    rejects = _csv_records(scoring.rejects_path(out))
+    rejects = _csv_records(rejects_path(out))
     assert len(rejects) == 2 and "no id\\rhere" in rejects[1][4]
 
 
@@ -250,7 +251,7 @@ def test_an_unexpected_error_goes_to_the_log_not_the_terminal(tmp_path, monkeypa
     def boom(*args, **kwargs):
         raise RuntimeError("something nobody foresaw")
 
-    monkeypatch.setattr("pipeline.ingest.ingest", boom)
+    monkeypatch.setattr("pipeline.data.ingest.ingest", boom)
     src = _accounts_csv(tmp_path / "in", ["demo,1,a,,,,,"])
     runner = CliRunner()
     result = runner.invoke(cli.app, ["ingest", str(src), "--out", str(tmp_path / "o")])
@@ -269,8 +270,8 @@ def test_an_unexpected_error_goes_to_the_log_not_the_terminal(tmp_path, monkeypa
 
 
 def test_no_own_posts_makes_relevance_missing_and_the_reason_says_so(monkeypatch):
-    from pipeline.explain import evidence_sentences
     from pipeline.features.topic import FEATURES, NOTHING_TO_COMPARE, TopicSimilarity
+    from pipeline.model.reasons import evidence_sentences
     from tests.unit.test_batch_independence import HashEmbedder
 
     monkeypatch.setattr(TopicSimilarity, "_embedder", lambda self: HashEmbedder())
@@ -287,9 +288,9 @@ def test_no_own_posts_makes_relevance_missing_and_the_reason_says_so(monkeypatch
 
 
 def test_a_handle_shared_by_two_accounts_asks_which(tmp_path):
-    from pipeline.console import FollowbackError
-    from pipeline.decide import resolve
-    from pipeline.score import find_account
+    from pipeline.core.console import FollowbackError
+    from pipeline.data.frame import find_account
+    from pipeline.stages.decide import resolve
 
     accounts = pd.DataFrame({"account_id": ["m1", "b1", "x"], "handle": ["maya", "@Maya", "z"],
                              "platform": ["mastodon", "bluesky", "mastodon"]})
@@ -310,7 +311,7 @@ def test_a_handle_shared_by_two_accounts_asks_which(tmp_path):
 def test_the_report_command_quotes_the_handle_for_the_shell():
     import shlex
 
-    from pipeline.report import account_rows
+    from pipeline.stages.report import account_rows
 
     scores = pd.DataFrame({
         "account_id": ["1", "2", "3"], "handle": ["o'brien;rm -rf ~", "twin", "Twin"],

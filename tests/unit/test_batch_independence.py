@@ -137,8 +137,8 @@ def test_round_features_rounds_in_the_pipeline_and_keeps_names():
 
 
 def test_the_model_pipeline_rounds_between_features_and_classifier():
-    from pipeline.config import load_config
-    from pipeline.features.compose import build_model
+    from pipeline.core.config import load_config
+    from pipeline.model.compose import build_model
 
     model = build_model(load_config("params.yaml"), ["own post"])
     names = [name for name, _ in model.steps]
@@ -153,8 +153,8 @@ def test_bot_score_is_the_same_in_any_chunking(chunking):
     population), never among the rows that share the call."""
     from pathlib import Path
 
+    from pipeline.data.frame import account_frame
     from pipeline.features.bot import BotLikeness
-    from pipeline.frame import account_frame
 
     model = Path(__file__).resolve().parents[2] / "models" / "bot_likeness.skops"
     rng = np.random.default_rng(5)

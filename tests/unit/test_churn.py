@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import churn, frame
+from pipeline.data import frame
+from pipeline.data.snapshots import EVENT_COLUMNS, UNKNOWN_COLUMNS, ChurnResult, detect
 
 DAY = pd.Timedelta(days=1)
 
@@ -21,9 +22,9 @@ def tables(fixtures) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def result(tables) -> churn.ChurnResult:
+def result(tables) -> ChurnResult:
     snapshots, accounts = tables
-    return churn.detect(snapshots, accounts, allow_list=["@ALLOWED_PAL"])
+    return detect(snapshots, accounts, allow_list=["@ALLOWED_PAL"])
 
 
 def day(value) -> str | None:
@@ -142,7 +143,7 @@ def test_unfollow_list_is_who_stopped_following_back_minus_the_allow_list(result
 
 def test_allow_list_matches_account_ids_too(tables):
     snapshots, accounts = tables
-    res = churn.detect(snapshots, accounts, allow_list=["1013", "quickflip"])
+    res = detect(snapshots, accounts, allow_list=["1013", "quickflip"])
     assert not {"1013", "1002"} & set(res.unfollow["account_id"])
     assert {"1013", "1002"} <= set(res.tricks["account_id"])  # still listed as tricksters
 
@@ -152,7 +153,7 @@ def test_gaps_and_earlier_follows_are_reported_as_unknowns(result):
     assert "2024-02-02 and 2024-04-01 are 59 days apart" in kinds["gap"].detail
     assert kinds["followed_before_first"].n_accounts == 11
     frame_ = result.unknowns_frame()
-    assert list(frame_.columns) == churn.UNKNOWN_COLUMNS and len(frame_) == len(result.unknowns)
+    assert list(frame_.columns) == UNKNOWN_COLUMNS and len(frame_) == len(result.unknowns)
 
 
 def test_api_pages_seconds_apart_are_one_snapshot(result, tables):
@@ -161,7 +162,7 @@ def test_api_pages_seconds_apart_are_one_snapshot(result, tables):
     snapshots, accounts = tables
     # Moving every row to midnight of its day changes no verdict.
     flat = snapshots.assign(taken_at=snapshots["taken_at"].str[:10])
-    again = churn.detect(flat, accounts, allow_list=["@ALLOWED_PAL"])
+    again = detect(flat, accounts, allow_list=["@ALLOWED_PAL"])
     cols = ["account_id", "episode", "status"]
     assert again.events[cols].equals(result.events[cols])
 
@@ -169,21 +170,21 @@ def test_api_pages_seconds_apart_are_one_snapshot(result, tables):
 def test_row_order_does_not_matter(tables, result):
     snapshots, accounts = tables
     shuffled = snapshots.sample(frac=1.0, random_state=3)
-    again = churn.detect(shuffled, accounts, allow_list=["@ALLOWED_PAL"])
+    again = detect(shuffled, accounts, allow_list=["@ALLOWED_PAL"])
     pd.testing.assert_frame_equal(again.events, result.events)
     pd.testing.assert_frame_equal(again.unfollow, result.unfollow)
 
 
 def test_repeat_offender_threshold_is_a_parameter(tables):
     snapshots, accounts = tables
-    res = churn.detect(snapshots, accounts, repeat_offender=1)
+    res = detect(snapshots, accounts, repeat_offender=1)
     flagged = set(res.events.loc[res.events["repeat_offender"].fillna(False), "account_id"])
     assert flagged == {"1002", "1003", "1006", "1011", "1012", "1013"}
 
 
 def test_without_following_snapshots_nothing_can_be_told(tables):
     snapshots, _ = tables
-    res = churn.detect(snapshots[snapshots["direction"] == "followers"])
+    res = detect(snapshots[snapshots["direction"] == "followers"])
     assert res.events.empty and res.unfollow.empty
     assert res.counts["times_unfollowed_after_followback"].isna().all()
     assert len(res.counts) == snapshots.loc[snapshots["direction"] == "followers",
@@ -195,7 +196,7 @@ def test_a_single_snapshot_says_so():
     one = pd.DataFrame({"taken_at": ["2024-03-01T10:00Z"] * 3,
                         "direction": ["followers", "followers", "following"],
                         "account_id": ["1", "2", "1"]})
-    res = churn.detect(one)
+    res = detect(one)
     assert res.events.empty
     assert [u.kind for u in res.unknowns] == ["single_snapshot"]
 
@@ -212,20 +213,20 @@ def test_following_lists_taken_on_other_days_are_used_as_they_are():
             rows += [(when + 3 * DAY, "following", "base")]
             if week >= 4:
                 rows += [(when + 3 * DAY, "following", "t")]
-    res = churn.detect(pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"]))
+    res = detect(pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"]))
     assert steps(res.tricks, "t") == [
         ("2024-06-03", "2024-06-10", "2024-06-20", "2024-07-04", "2024-07-08", "2024-07-15")]
     # Had the person's follow landed between 06-06 and 06-20, the order would be unknown.
     early = [r for r in rows if not (r[1] == "following" and r[2] == "t")]
     early += [(pd.Timestamp("2024-06-20T08:00Z") + w * DAY, "following", "t") for w in (0, 14)]
-    res = churn.detect(pd.DataFrame(early, columns=["taken_at", "direction", "account_id"]))
+    res = detect(pd.DataFrame(early, columns=["taken_at", "direction", "account_id"]))
     assert res.tricks.empty and res.events["status"].tolist() == ["possible"]
 
 
 def test_a_following_list_that_stops_early_is_an_unknown():
     rows = [(f"2024-0{m}-01", "followers", "a") for m in range(1, 8)]
     rows += [(f"2024-0{m}-01", "following", "a") for m in range(1, 3)]
-    res = churn.detect(pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"]))
+    res = detect(pd.DataFrame(rows, columns=["taken_at", "direction", "account_id"]))
     assert any(u.kind == "following_ends_early" for u in res.unknowns)
 
 
@@ -289,7 +290,7 @@ def intervals_of(snapshots: pd.DataFrame, account: str, direction: str) -> tuple
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_simulated_tricks_are_found_and_nothing_else_is(seed):
     snapshots, truth, times, day_of = simulate(seed)
-    res = churn.detect(snapshots, repeat_offender=2)
+    res = detect(snapshots, repeat_offender=2)
     found = res.tricks.groupby("account_id")
 
     def slot(moment) -> int:
@@ -344,8 +345,8 @@ def test_cli_writes_both_csvs_and_lists_the_tricksters(tmp_path, tables):
     import yaml
     from typer.testing import CliRunner
 
-    from pipeline import io
     from pipeline.cli import app
+    from pipeline.data import io
 
     snapshots, accounts = tables
     data = tmp_path / "ingested"
@@ -364,7 +365,7 @@ def test_cli_writes_both_csvs_and_lists_the_tricksters(tmp_path, tables):
     assert "cyclebot" in run.output and "repeat" in run.output
     assert "59 days apart" in run.output
     events = pd.read_csv(tmp_path / "churn.csv", dtype={"account_id": str})
-    assert list(events.columns) == churn.EVENT_COLUMNS
+    assert list(events.columns) == EVENT_COLUMNS
     assert (events["status"] == "trick").sum() == 7
     assert events.loc[events["account_id"] == "1002", "unfollowed_by"].iloc[0].startswith(
         "2024-02-02T09:02")
@@ -388,14 +389,14 @@ def test_cli_without_ingested_snapshots_is_a_readable_error(tmp_path):
 # ---------------------------------------------------------------- real export formats
 
 def test_several_x_archives_through_the_importer(fixtures):
-    from pipeline.config import Source
-    from pipeline.ingest import load
+    from pipeline.core.config import Source
+    from pipeline.data.ingest import load
 
     archives = sorted((fixtures / "churn" / "x_archives").iterdir())
     loaded = load([Source(path=a) for a in archives])
     snapshots = loaded.tables["snapshots"].frame
     assert snapshots["taken_at"].nunique() == 4 and not loaded.rejects
-    res = churn.detect(snapshots)
+    res = detect(snapshots)
     assert steps(res.tricks, "987654321098765432") == [
         ("2024-02-01", "2024-03-02", "2024-03-02", "2024-04-01", "2024-04-01", "2024-05-03")]
     assert res.tricks["account_id"].tolist() == ["987654321098765432"]
@@ -407,8 +408,8 @@ def test_several_x_archives_through_the_importer(fixtures):
 
 
 def test_several_instagram_exports_through_the_importer(fixtures):
-    from pipeline.config import Source
-    from pipeline.ingest import load
+    from pipeline.core.config import Source
+    from pipeline.data.ingest import load
 
     frames = []
     for export in sorted((fixtures / "churn" / "instagram").iterdir()):
@@ -417,7 +418,7 @@ def test_several_instagram_exports_through_the_importer(fixtures):
         loaded = load([Source(path=export)], taken_at=taken_at)
         assert not loaded.rejects
         frames.append(loaded.tables["snapshots"].frame)
-    res = churn.detect(pd.concat(frames, ignore_index=True))
+    res = detect(pd.concat(frames, ignore_index=True))
     assert steps(res.tricks, "velojournal") == [
         ("2024-01-10", "2024-02-11", "2024-02-11", "2024-03-09", "2024-03-09", "2024-04-12")]
     assert res.tricks["account_id"].tolist() == ["velojournal"]
@@ -434,8 +435,8 @@ def planted(request, tmp_path_factory):
     import json
 
     from pipeline import demo
-    from pipeline.config import Config, Source
-    from pipeline.ingest import ingest
+    from pipeline.core.config import Config, Source
+    from pipeline.data.ingest import ingest
 
     seed, n_followers = request.param
     root = tmp_path_factory.mktemp(f"demo{seed}")
@@ -447,7 +448,7 @@ def planted(request, tmp_path_factory):
     tables = ingest([Source(path=root / "raw")], root / "ingested").tables
     snapshots, accounts = tables["snapshots"].frame, tables["accounts"].frame
     truth = json.loads((root / "truth.json").read_text())
-    return snapshots, truth, churn.detect(snapshots, accounts)
+    return snapshots, truth, detect(snapshots, accounts)
 
 
 def test_the_demos_planted_tricksters_are_found_with_their_dates(planted):

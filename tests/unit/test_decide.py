@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import decide, io, schema
-from pipeline.config import Source
-from pipeline.console import FollowbackError
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data import io, schema
+from pipeline.stages import decide
 from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixture)
     demo_project,
     fitted_toy_model,
@@ -25,7 +26,7 @@ from tests.unit.test_score import (  # noqa: F401  (demo_project: a session fixt
 @pytest.fixture
 def project(tmp_path):
     """A toy project with a scores file and ingested accounts and decisions."""
-    from pipeline import score as scoring
+    from pipeline.stages import score as scoring
 
     cfg = toy_config(tmp_path)
     accounts, posts, _ = toy_tables(12)
@@ -69,7 +70,7 @@ def test_record_refuses_an_invalid_decision(tmp_path):
 
 
 def test_the_file_is_a_generic_source_that_ingest_validates(tmp_path):
-    from pipeline.ingest import load
+    from pipeline.data.ingest import load
 
     path = tmp_path / "decisions" / "decisions.csv"
     decide.record(path, "42", True, note="=not a formula, my own words", handle="=evil")
@@ -86,7 +87,7 @@ def test_the_file_is_a_generic_source_that_ingest_validates(tmp_path):
 
 
 def test_a_decision_here_replaces_an_older_one_from_the_export(tmp_path):
-    from pipeline.ingest import load
+    from pipeline.data.ingest import load
 
     export = tmp_path / "export"
     export.mkdir()
@@ -164,8 +165,8 @@ def test_next_run_trains_on_the_new_decisions(demo_project, tmp_path):  # noqa: 
     import yaml
 
     from pipeline.cli import app
-    from pipeline.config import load_config
-    from pipeline.train import load_training_data
+    from pipeline.core.config import load_config
+    from pipeline.stages.train import load_training_data
 
     params = yaml.safe_load(demo_project.params.read_text())
     params["ingest"]["out_dir"] = str(tmp_path / "ingested")

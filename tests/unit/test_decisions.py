@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import io, schema
-from pipeline.config import Config, load_config
-from pipeline.decisions import (
+from pipeline.core.config import Config, load_config
+from pipeline.data import io, schema
+from pipeline.stages.decisions import (
     build_labels,
     implicit_decisions,
     is_implicit,
@@ -174,7 +174,7 @@ def test_an_ingested_implicit_note_counts_as_implicit_and_the_snapshots_replace_
 
 def test_apply_reads_the_same_decisions_as_implicit(tmp_path):
     """apply's "implicit" test (the note) and this module's agree on every implicit note."""
-    from pipeline import apply
+    from pipeline.stages import apply
 
     frame = implicit_decisions(snaps({
         0: {"followers": ["a", "b", "u"], "following": ["x", "u"]},

@@ -14,16 +14,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import schema
-from pipeline.console import FollowbackError
-from pipeline.demo import (
-    ARCHETYPES,
-    GENUINE,
-    TABLE_FILES,
-    _largest_remainder,
-    demo_config,
-    generate,
-)
+from pipeline.core.console import FollowbackError
+from pipeline.data import schema
+from pipeline.demo import TABLE_FILES, demo_config, generate
+from pipeline.demo.accounts import _largest_remainder
+from pipeline.demo.persona import ARCHETYPES, GENUINE
 
 N = 300
 DAY = pd.Timedelta(days=1)
@@ -277,10 +272,10 @@ def test_following_list_says_more_than_her_decisions(demo):
 
 def test_implicit_noise_leaves_the_rest_of_the_demo_alone(tmp_path, monkeypatch):
     """The planting draws from its own stream: accounts, posts and decisions do not change."""
-    from pipeline import demo as demo_module
+    from pipeline.demo.world import World
 
     generate(demo_config(out_dir=tmp_path / "with", n_followers=N))
-    monkeypatch.setattr(demo_module._World, "plant_implicit_noise", lambda self: None)
+    monkeypatch.setattr(World, "plant_implicit_noise", lambda self: None)
     generate(demo_config(out_dir=tmp_path / "without", n_followers=N))
     for name in ("accounts.csv", "posts.jsonl", "decisions.csv"):
         assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes()
@@ -467,7 +462,7 @@ def test_some_followers_write_about_her_topics_in_german_and_others_in_foreign_l
 def test_foreign_language_posts_on_her_topics_count_as_relevant_in_the_truth(demo):
     """A Spanish post about sourdough is on her topic although she cannot read it: the truth
     marks such followers relevant and unreadable, and never counts an on-topic text as off-topic."""
-    from pipeline.demo_text import foreign
+    from pipeline.demo.text import foreign
 
     accounts = demo.truth["accounts"]
     followers = {a: v for a, v in accounts.items() if v["follower"]}
@@ -494,7 +489,7 @@ def test_foreign_language_posts_on_her_topics_count_as_relevant_in_the_truth(dem
 
 
 def test_posts_carry_mastodon_style_language_tags(demo):
-    from pipeline.demo import demo_language_tag
+    from pipeline.demo.accounts import demo_language_tag
 
     posts = demo.tables["posts"]
     own = posts[posts["kind"].ne("like")]

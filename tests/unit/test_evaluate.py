@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import Config, RulesConfig
-from pipeline.evaluate import evaluate, metric_set, rule_flags
+from pipeline.core.config import Config, RulesConfig
+from pipeline.stages.evaluate import evaluate, metric_set, rule_flags
 
 
 def _features(**cols) -> pd.DataFrame:

@@ -196,8 +196,8 @@ def test_backends_do_not_share_cached_vectors(minilm, tmp_path):
 def test_auto_picks_a_matching_backend_and_the_run_records_it(minilm, export_cache):
     from sklearn.compose import ColumnTransformer
 
-    from pipeline import tracking
     from pipeline.features.bio import BioEmbedding
+    from pipeline.model import tracking
 
     features = ColumnTransformer([("bio", BioEmbedding(
         model=PACKAGED_MODEL, n_components=2, backend="auto", cache_dir=str(export_cache),
@@ -249,7 +249,7 @@ def test_use_transformer_records_numpy(export_cache):
 def test_a_model_fitted_with_an_exported_backend_requires_its_runtime():
     from types import SimpleNamespace
 
-    from pipeline import tracking
+    from pipeline.model import tracking
 
     def model(backend):
         return SimpleNamespace(named_transformers_={"bio": SimpleNamespace(backend_=backend)})

@@ -18,6 +18,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 
+from pipeline.data.frame import account_frame
 from pipeline.features.bot import (
     BOT_COLUMNS,
     BOT_MODEL_INPUTS,
@@ -30,7 +31,6 @@ from pipeline.features.bot import (
     near_duplicate_share,
     post_features,
 )
-from pipeline.frame import account_frame
 from tests.conftest import sample_research
 from tests.unit.conftest import follower_group_rows
 
@@ -120,8 +120,8 @@ def test_features_alone_rank_new_mass_follower_as_more_bot_like(pair, bot_resear
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from pipeline.config import Source
-    from pipeline.train_bot import read_groups
+    from pipeline.core.config import Source
+    from pipeline.stages.train_bot import read_groups
 
     sample = tmp_path / "sample"
     sample_research(bot_research_dir, sample, 150)
@@ -423,7 +423,7 @@ def test_skops_round_trip_as_mlflow_saves_it(pair, shipped_model_path):
 
 
 def test_in_column_transformer_with_pandas_output(pair, shipped_model_path):
-    from pipeline.features.compose import BOT_COLUMNS as COMPOSED
+    from pipeline.model.compose import BOT_COLUMNS as COMPOSED
 
     assert COMPOSED == BOT_COLUMNS
     features = ColumnTransformer([("bot", BotLikeness(model_path=shipped_model_path),

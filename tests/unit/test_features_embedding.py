@@ -184,7 +184,7 @@ def test_encoder_threads_come_from_the_environment(monkeypatch):
 
 
 def test_spark_workers_get_one_math_thread_per_task_core():
-    from pipeline import spark
+    from pipeline.stages.score import spark
 
     env = spark.worker_env(spark.TASK_CPUS)
     assert spark.TASK_CPUS == 1

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipeline.data.frame import account_frame
 from pipeline.features.language import FEATURES, Readability, tag_language
-from pipeline.frame import account_frame
 
 GERMAN = ["Heute habe ich zum ersten Mal ein Roggenbrot mit Sauerteig gebacken.",
           "Am Wochenende fahren wir mit dem Rad an der Elbe entlang."]
@@ -100,8 +100,8 @@ def test_emoji_only_texts_stay_unknown_when_pooled(lingua_detector):
 @pytest.mark.parametrize("folder, tagged", [("bluesky", "en"), ("mastodon", "en")])
 def test_mastodon_and_bluesky_tags_become_the_language_column(fixtures, tmp_path, folder,
                                                                tagged):
-    from pipeline.config import Source
-    from pipeline.ingest import ingest
+    from pipeline.core.config import Source
+    from pipeline.data.ingest import ingest
 
     result = ingest([Source(path=fixtures / "ingest" / folder)], tmp_path)
     posts = result.tables["posts"].frame

@@ -45,7 +45,7 @@ def test_use_names_mean_the_packaged_use(name):
 
 
 def test_default_is_the_multilingual_encoder():
-    from pipeline.config import EmbedConfig
+    from pipeline.core.config import EmbedConfig
 
     assert DEFAULT_MODEL == USE_MODEL == EmbedConfig().model
     assert backend_of(PACKAGED_MODEL) == "sentence-transformers"

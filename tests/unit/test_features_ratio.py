@@ -11,8 +11,8 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from pipeline.data.frame import account_frame
 from pipeline.features.ratio import RATIO_COLUMNS, FollowRatio, log_ratio
-from pipeline.frame import account_frame
 
 
 @parametrize_with_checks([FollowRatio(), FollowRatio(smoothing=0.5)])

@@ -11,11 +11,11 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.config import Source
-from pipeline.console import FollowbackError
-from pipeline.fetch import bluesky, mastodon
-from pipeline.fetch._run import Transport, completed, run
-from pipeline.ingest import ingest
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data.fetch import bluesky, mastodon
+from pipeline.data.fetch._run import Transport, completed, run
+from pipeline.data.ingest import ingest
 from tests.servers import FakeBluesky, FakeMastodon, Fault, Sleeps, World
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Follower-group counts as inputs of the bot criterion (issue 14 section 2).
 
 ``BotLikeness(groups=True)`` reads the counts that score, explain and training compute over the
-whole follower list (:data:`pipeline.frame.GROUP_COLUMNS`), as ``log1p`` features plus
+whole follower list (:data:`pipeline.data.frame.GROUP_COLUMNS`), as ``log1p`` features plus
 ``group_counts_missing``; it never counts them over the rows at hand, so a row's features do
 not depend on which other rows share its chunk.
 """
@@ -15,8 +15,14 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from pipeline.data.frame import (
+    GROUP_COLUMNS,
+    INPUT_COLUMNS,
+    account_frame,
+    follower_groups,
+    with_groups,
+)
 from pipeline.features.bot import GROUP_MISSING, BotLikeness, group_counts
-from pipeline.frame import GROUP_COLUMNS, INPUT_COLUMNS, account_frame, follower_groups, with_groups
 from tests.unit.conftest import follower_group_rows
 
 T0 = pd.Timestamp("2024-05-01T00:00:00Z")
@@ -133,8 +139,8 @@ def test_clone_keeps_the_parameter_and_pickle_round_trips(counted):
 
 
 def test_config_wires_the_bot_groups_setting(tmp_path):
-    from pipeline.config import load_config
-    from pipeline.features.compose import build_features
+    from pipeline.core.config import load_config
+    from pipeline.model.compose import build_features
 
     for value in (True, False):
         params = tmp_path / f"params_{value}.yaml"
@@ -156,8 +162,8 @@ def test_the_model_warns_on_input_without_counts_and_still_scores(counted):
     from sklearn.model_selection import FixedThresholdClassifier
     from sklearn.pipeline import Pipeline
 
-    from pipeline.features.compose import BOT_COLUMNS
-    from pipeline.pyfunc import FollowbackModel, GroupCountsMissing
+    from pipeline.model.compose import BOT_COLUMNS
+    from pipeline.model.pyfunc import FollowbackModel, GroupCountsMissing
 
     y = np.r_[np.zeros(12), np.ones(12)].astype(int)
     pipeline = Pipeline([

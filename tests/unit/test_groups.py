@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.groups import (
+from pipeline.data.groups import (
     GROUP_FEATURES,
     creation_weeks,
     first_seen_intervals,
@@ -35,7 +35,7 @@ def test_signatures_equal_datasketch_minhash():
 
 
 def test_near_identical_texts_group_and_different_ones_do_not():
-    from pipeline.groups import _word_shingles
+    from pipeline.data.groups import _word_shingles
 
     texts = [f"Crypto signals {n}% this month | DM for the VIP group" for n in (20, 75, 310)]
     texts += ["Sourdough, rye and spelt in Leipzig", "Bike touring along the Elbe", "", ""]
@@ -112,9 +112,9 @@ def demo_raw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo(demo_raw):
-    from pipeline import ingest
-    from pipeline.config import Source
-    from pipeline.frame import account_frame
+    from pipeline.core.config import Source
+    from pipeline.data import ingest
+    from pipeline.data.frame import account_frame
 
     out, truth = demo_raw
     tables = ingest.load([Source(path=out)]).tables
@@ -159,18 +159,18 @@ def test_group_features_find_the_planted_groups_in_the_demo(demo):
 
 
 def test_group_column_names_agree_with_the_frame_contract():
-    from pipeline.frame import GROUP_COLUMNS
-    from pipeline.groups import GROUP_FEATURES
+    from pipeline.data.frame import GROUP_COLUMNS
+    from pipeline.data.groups import GROUP_FEATURES
 
     assert GROUP_COLUMNS == GROUP_FEATURES
 
 
 def test_training_and_scoring_count_the_snapshot_intervals_alike(demo_raw, demo, tmp_path):
     """The follow farm arrived within 36 hours: with the snapshots, the frame training reads
-    (pipeline.frame.follower_groups) and batch scoring (its spool) both count it, the same."""
-    from pipeline import score as scoring
-    from pipeline.config import Source
-    from pipeline.frame import GROUP_COLUMNS, follower_groups
+    (pipeline.data.frame.follower_groups) and batch scoring (its spool) both count it, the same."""
+    from pipeline.core.config import Source
+    from pipeline.data.frame import GROUP_COLUMNS, follower_groups
+    from pipeline.stages import score as scoring
 
     out, truth = demo_raw
     _, frame, snaps = demo
@@ -185,11 +185,11 @@ def test_training_and_scoring_count_the_snapshot_intervals_alike(demo_raw, demo,
         without.drop(columns=["group_same_interval", "group_week_and_interval"]),
         trained.drop(columns=["group_same_interval", "group_week_and_interval"]))
 
-    spool = scoring.Spool(tmp_path / "spool.sqlite")
-    for item in scoring.iter_records([Source(path=out)]):
+    spool = scoring.spool.Spool(tmp_path / "spool.sqlite")
+    for item in scoring.spool.iter_records([Source(path=out)]):
         spool.add(item)
     n = spool.finish(chunk_size=300)["accounts"]
-    scored = scoring.spool_groups(spool, -(-n // 300), 30, tmp_path / "groups.parquet")
+    scored = scoring.spool.spool_groups(spool, -(-n // 300), 30, tmp_path / "groups.parquet")
     spool.close()
     pd.testing.assert_frame_equal(scored.loc[trained.index, GROUP_COLUMNS].astype("int64"),
                                   trained[GROUP_COLUMNS].astype("int64"))

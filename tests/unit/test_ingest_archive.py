@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import archive, ingest, load
-from pipeline.schema import Record
+from pipeline.core.config import Source
+from pipeline.data.ingest import archive, ingest, load
+from pipeline.data.schema import Record
 
 GENERATED = pd.Timestamp("2024-05-03 09:12:45.123", tz="UTC")
 

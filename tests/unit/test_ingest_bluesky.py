@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import bluesky, ingest
+from pipeline.core.config import Source
+from pipeline.data.ingest import bluesky, ingest
 
 VEGGIE = "did:plc:4k3x7qzq2jv5l6m2n8r9t0ab"
 SPAM = "did:plc:zq5u2m7x3n9k1w4c6v8b0lpe"

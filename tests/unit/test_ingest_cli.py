@@ -11,12 +11,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import io, schema
 from pipeline.cli import app
-from pipeline.config import Source
-from pipeline.console import FollowbackError
-from pipeline.ingest import FORMATS, detect_format, ingest, read_source, source_files
-from pipeline.schema import Record, Reject
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data import io, schema
+from pipeline.data.ingest import FORMATS, detect_format, ingest, read_source, source_files
+from pipeline.data.schema import Record, Reject
 
 runner = CliRunner()
 

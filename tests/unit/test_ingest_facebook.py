@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import detect_format, ingest
+from pipeline.core.config import Source
+from pipeline.data.ingest import detect_format, ingest
 
 WHEN = datetime(2024, 4, 5, 8, 0, tzinfo=UTC)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import io, schema
-from pipeline.config import Source
-from pipeline.console import FollowbackError
-from pipeline.ingest import detect_format, generic, ingest, load
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data import io, schema
+from pipeline.data.ingest import detect_format, generic, ingest, load
 
 COUNT_NAMES = ("read", "accepted", "rejected", "duplicates")
 

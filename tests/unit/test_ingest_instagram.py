@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import ingest, instagram, load
+from pipeline.core.config import Source
+from pipeline.data.ingest import ingest, instagram, load
 
 WHEN = datetime(2024, 5, 3, 9, 0, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.console import FollowbackError
+from pipeline.core.console import FollowbackError
+from pipeline.data.ingest import caverlee, instafake, instagram_kaggle, mastodon_bot_flag
 from pipeline.features.bot import PROFILE_FEATURES, profile_features
-from pipeline.ingest import caverlee, instafake, instagram_kaggle, mastodon_bot_flag
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "labelled"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import ingest, mastodon
-from pipeline.ingest._common import html_to_text
+from pipeline.core.config import Source
+from pipeline.data.ingest import ingest, mastodon
+from pipeline.data.ingest._common import html_to_text
 
 COUNT_NAMES = ("read", "accepted", "rejected", "duplicates")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.console import FollowbackError
-from pipeline.ingest import detect_format, ingest, load, research
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data.ingest import detect_format, ingest, load, research
 
 CRESCI_FILES = [
     "fake_followers.users.csv",

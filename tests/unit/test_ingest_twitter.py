@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import Source
-from pipeline.ingest import ingest, twitter
-from pipeline.ingest._common import parse_date, parse_epoch, parse_twitter_date
+from pipeline.core.config import Source
+from pipeline.data.ingest import ingest, twitter
+from pipeline.data.ingest._common import parse_date, parse_epoch, parse_twitter_date
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.config import load_config
-from pipeline.evaluate import details_path, headline
+from pipeline.core.config import load_config
+from pipeline.stages.evaluate import details_path, headline
 
 REPO = Path(__file__).resolve().parents[2]
 EVALUATION = {
@@ -32,7 +32,7 @@ def test_evaluate_metrics_are_a_few_short_named_numbers():
 def test_counters_and_backend_names_are_no_dvc_metrics(tmp_path, monkeypatch):
     import pandas as pd
 
-    from pipeline import featurize
+    from pipeline.stages import featurize
 
     cfg = load_config(REPO / "params.yaml")
     cfg.features.out = tmp_path / "features.parquet"
@@ -49,11 +49,11 @@ def test_counters_and_backend_names_are_no_dvc_metrics(tmp_path, monkeypatch):
 
     frame = pd.DataFrame({"account_id": ["1"], "followers_count": [1], "following_count": [1],
                           "is_private": [False], "bio": ["b"]})
-    monkeypatch.setattr("pipeline.frame.load_account_frame", lambda cfg: frame)
-    monkeypatch.setattr("pipeline.io.read_table",
+    monkeypatch.setattr("pipeline.data.frame.load_account_frame", lambda cfg: frame)
+    monkeypatch.setattr("pipeline.data.io.read_table",
                         lambda d, t: pd.DataFrame({"text": ["own"]}))
-    monkeypatch.setattr("pipeline.features.compose.build_features", lambda cfg, own: Features())
-    monkeypatch.setattr("pipeline.tracking.backends", lambda f: {"embedding": "some model"})
+    monkeypatch.setattr("pipeline.model.compose.build_features", lambda cfg, own: Features())
+    monkeypatch.setattr("pipeline.model.tracking.backends", lambda f: {"embedding": "some model"})
     featurize.featurize(cfg)
     metrics = json.loads(cfg.features.metrics.read_text())
     assert set(metrics) == {"n_accounts", "n_features", "seconds"}

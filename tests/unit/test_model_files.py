@@ -27,9 +27,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 
-from pipeline import pyfunc, tracking, trust
+from pipeline.data.frame import account_frame
 from pipeline.features.ratio import FollowRatio
-from pipeline.frame import account_frame
+from pipeline.model import pyfunc, tracking, trust
 from tests.unit.test_score import toy_config, toy_tables
 
 # --------------------------------------------------------------------------- a real folder
@@ -67,7 +67,8 @@ def test_saved_folder_is_a_pyfunc_from_code_with_skops_artifacts(saved):
     names = {Path(a["path"]).name for a in flavor["artifacts"].values()}
     assert names == {"pipeline.skops", "background.npy", "settings.json"}
     assert not list(saved.folder.rglob("*.pkl"))
-    assert (saved.folder / "code" / "pipeline" / "pyfunc.py").is_file()
+    assert (saved.folder / "code" / "pipeline" / "model" / "pyfunc.py").is_file()
+    assert not (saved.folder / "code" / "pipeline" / "demo").exists()
     assert not list((saved.folder / "code").rglob("__pycache__"))
 
 
@@ -97,6 +98,24 @@ def test_mlflow_loads_the_folder_from_an_empty_folder_without_pickle(saved, tmp_
     example = tracking.input_example(saved.frame, n=6)
     pd.testing.assert_frame_equal(loaded.predict(example), ours.predict(None, saved.frame.head(6)))
 
+
+
+def test_mlflow_predicts_on_the_account_frame_itself(saved):
+    """README promises that ``predict`` takes the raw account frame as every importer produces
+    it: nullable Int64 counts, nullable booleans, times with a time zone. MLflow's signature
+    check refused it before ("Can not safely convert Int64 to float64")."""
+    import mlflow
+
+    frame = saved.frame.head(6)
+    assert str(frame["followers_count"].dtype) == "Int64"
+    assert str(frame["is_private"].dtype) == "boolean"
+    assert isinstance(frame["created_at"].dtype, pd.DatetimeTZDtype)
+    with_nulls = frame.copy()
+    with_nulls.loc[0, ["followers_count", "is_private", "created_at"]] = pd.NA
+    loaded = mlflow.pyfunc.load_model(str(saved.folder))
+    ours, _ = tracking.load_model(saved.cfg, str(saved.folder))
+    for given in (frame, with_nulls):
+        pd.testing.assert_frame_equal(loaded.predict(given), ours.predict(None, given))
 
 # --------------------------------------------------------------------------- planted folders
 
@@ -186,6 +205,17 @@ def test_the_folders_own_code_file_is_never_run(saved, tmp_path):
     assert not target.exists()
 
 
+
+def test_a_folder_written_before_the_layers_still_loads(saved, tmp_path):
+    """Folders of before the package moved into layers name ``pipeline.pyfunc`` in their code
+    file; followback never runs that file, so it reads them as before."""
+    folder = plant(saved, tmp_path, "legacy")
+    (folder / pyfunc.CODE_FILE).write_text(pyfunc.LEGACY_MODEL_CODES[0])
+    assert "from pipeline.pyfunc import FollowbackModel" in pyfunc.LEGACY_MODEL_CODES[0]
+    model, _ = tracking.load_model(saved.cfg, str(folder))
+    rows = model.predict(None, pyfunc.input_frame(saved.frame.head(3)))
+    assert len(rows) == 3 and rows["probability"].between(0, 1).all()
+
 class _Writes:
     """Unpickling this creates a file (pickle calls ``open(path, "w")``)."""
 
@@ -251,7 +281,7 @@ def test_trust_list_is_fixed_by_the_code_not_by_prefixes():
     assert "pipeline.features.ratio.FollowRatio" in trusted
     assert "pipeline.features.bot.BotLikeness" in trusted
     assert not [t for t in trusted if t.endswith(".") or t.startswith("builtins.")]
-    assert "pipeline.io.write_text" not in trusted and "numpy.load" not in trusted
+    assert "pipeline.data.io.write_text" not in trusted and "numpy.load" not in trusted
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "hgb", "forest"])
@@ -260,7 +290,7 @@ def test_every_classifier_the_project_trains_holds_only_trusted_types(classifier
                                                                      tmp_path):
     import skops.io
 
-    from pipeline.features.compose import build_classifier
+    from pipeline.model.compose import build_classifier
 
     cfg = toy_config(tmp_path)
     cfg.train.classifier = classifier
@@ -335,14 +365,16 @@ def test_score_no_longer_imports_explain():
     """Explanation belongs to the model (pyfunc), streaming to the command: no import circle."""
     import ast
 
-    import pipeline.score
+    import pipeline.stages.score
 
-    tree = ast.parse(Path(pipeline.score.__file__).read_text(encoding="utf-8"))
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            imported |= {f"{node.module}.{a.name}" for a in node.names} | {node.module or ""}
-        elif isinstance(node, ast.Import):
-            imported |= {a.name for a in node.names}
-    assert not {"pipeline.explain", "pipeline.pipeline.explain"} & imported
+    for path in Path(pipeline.stages.score.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                imported |= {f"{node.module}.{a.name}" for a in node.names} | {node.module or ""}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+    assert imported, "the score package's imports were not read"
+    assert "pipeline.stages.explain" not in imported
     assert not [name for name in imported if name.endswith(".explain")]

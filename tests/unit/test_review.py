@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import decide, io, review, schema
-from pipeline import score as scoring
-from pipeline.config import Source
-from pipeline.explain import log_odds
+from pipeline.core.config import Source
+from pipeline.data import io, schema
+from pipeline.data.scores import read_scores
+from pipeline.model.attribution import log_odds
+from pipeline.stages import decide, review
+from pipeline.stages import score as scoring
 from tests.unit.test_score import (
     fitted_toy_model,
     toy_config,
@@ -47,7 +49,7 @@ def invoke(params, answers: str, *args: str):
 
 
 def expected_queue(cfg):
-    scores = scoring.read_scores(cfg.score.out)
+    scores = read_scores(cfg.score.out)
     todo = scores[~scores["account_id"].isin({"1000", "1001", "1005", "1006"})]
     distance = abs(log_odds(todo["probability"]) - log_odds(todo["threshold"]))
     return todo.assign(d=distance).sort_values("d", kind="stable")
@@ -55,7 +57,7 @@ def expected_queue(cfg):
 
 def test_queue_is_undecided_unlisted_and_most_uncertain_first(project):
     cfg, _ = project
-    scores = scoring.read_scores(cfg.score.out)
+    scores = read_scores(cfg.score.out)
     todo = review.queue(scores, decide.known_decisions(cfg))
     assert todo["account_id"].tolist() == expected_queue(cfg)["account_id"].tolist()
     assert len(todo) == 24 - 4

@@ -31,10 +31,19 @@ from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline import score as scoring
-from pipeline.config import Config, Source, load_config, relocate
+from pipeline.core.config import Config, Source, load_config, relocate
+from pipeline.data.frame import account_frame, churn_counts
+from pipeline.data.scores import (
+    CONTRIB_COLUMNS,
+    OUTPUT_COLUMNS,
+    TEXT_COLUMNS,
+    neutralise,
+    read_scores,
+    rejects_path,
+    unneutralise,
+)
 from pipeline.features.ratio import FollowRatio
-from pipeline.frame import account_frame
+from pipeline.stages import score as scoring
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -216,8 +225,8 @@ def run(cfg, out, folder, model, **kw):
     ("", ""),
 ])
 def test_neutralise_prefixes_formula_starts_and_round_trips(cell, expected):
-    assert scoring.neutralise(cell) == expected
-    assert scoring.unneutralise(scoring.neutralise(cell)) == cell
+    assert neutralise(cell) == expected
+    assert unneutralise(neutralise(cell)) == cell
 
 
 def test_csv_output_neutralises_stranger_text_but_not_numbers(tmp_path, model):
@@ -236,15 +245,15 @@ def test_csv_output_neutralises_stranger_text_but_not_numbers(tmp_path, model):
         assert row["handle"] == "'" + handle
         assert row["display_name"] == "'" + name
     for col in raw.columns:
-        if col in scoring.TEXT_COLUMNS:
+        if col in TEXT_COLUMNS:
             assert not raw[col].str.match(r"^[=+\-@\t\r]").any(), col
     # Contributions are numbers: a negative one is written as a number, not as text.
-    contrib = raw[scoring.CONTRIB_COLUMNS].astype(float).to_numpy()
+    contrib = raw[CONTRIB_COLUMNS].astype(float).to_numpy()
     assert (contrib < 0).any()
-    negative_cells = raw[scoring.CONTRIB_COLUMNS].stack()
+    negative_cells = raw[CONTRIB_COLUMNS].stack()
     assert negative_cells[negative_cells.str.startswith("-")].size > 0
 
-    back = scoring.read_scores(out)
+    back = read_scores(out)
     assert back.loc[back["account_id"] == "1000", "bio"].item() == evil[0][0]
     assert back.loc[back["account_id"] == "1001", "handle"].item() == "\tsneaky"
 
@@ -256,8 +265,8 @@ def test_every_account_is_scored_with_verdict_reasons_and_contributions(tmp_path
                                                                         inputs):
     out = tmp_path / "scores.csv"
     summary = run(toy_config(tmp_path), out, inputs, model, chunk_size=16)
-    scores = scoring.read_scores(out)
-    assert list(scores.columns) == scoring.OUTPUT_COLUMNS
+    scores = read_scores(out)
+    assert list(scores.columns) == OUTPUT_COLUMNS
     assert summary.scored == len(scores) == 60
     assert summary.chunks == 4
     assert scores["account_id"].tolist() == [str(1000 + i) for i in range(60)]  # input order
@@ -284,12 +293,12 @@ def test_parquet_and_jsonl_hold_the_same_rows_as_csv(tmp_path, model, inputs, su
     cfg = toy_config(tmp_path)
     run(cfg, tmp_path / "scores.csv", inputs, model, chunk_size=25)
     run(cfg, tmp_path / f"scores{suffix}", inputs, model, chunk_size=25)
-    pd.testing.assert_frame_equal(scoring.read_scores(tmp_path / f"scores{suffix}"),
-                                  scoring.read_scores(tmp_path / "scores.csv"))
+    pd.testing.assert_frame_equal(read_scores(tmp_path / f"scores{suffix}"),
+                                  read_scores(tmp_path / "scores.csv"))
 
 
 def test_unknown_output_suffix_is_a_clear_error(tmp_path, model, inputs):
-    from pipeline.console import FollowbackError
+    from pipeline.core.console import FollowbackError
 
     with pytest.raises(FollowbackError, match="use .csv, .parquet or .jsonl"):
         run(toy_config(tmp_path), tmp_path / "scores.xlsx", inputs, model)
@@ -312,8 +321,8 @@ def test_posts_are_matched_whatever_the_file_order_and_cut_to_max_posts(tmp_path
     (folder / "z_accounts.csv").rename(folder / "accounts_later.csv")
     cfg = toy_config(tmp_path)
     cfg.features.max_posts = 10
-    spool = scoring.Spool(tmp_path / "spool.sqlite")
-    for item in scoring.iter_records([Source(path=folder)]):
+    spool = scoring.spool.Spool(tmp_path / "spool.sqlite")
+    for item in scoring.spool.iter_records([Source(path=folder)]):
         spool.add(item)
     spool.finish(chunk_size=5)
     frame = spool.chunk_frame(0, max_posts=10)
@@ -328,16 +337,16 @@ def test_posts_are_matched_whatever_the_file_order_and_cut_to_max_posts(tmp_path
 
 
 def test_each_chunk_holds_at_most_chunk_size_accounts(tmp_path, model, inputs, monkeypatch):
-    from pipeline import explain
+    from pipeline.model import reasons
 
     seen = []
-    real = explain.explain_frame
+    real = reasons.explain_frame
 
     def spy(model_, frame, *args, **kwargs):
         seen.append(len(frame))
         return real(model_, frame, *args, **kwargs)
 
-    monkeypatch.setattr(explain, "explain_frame", spy)
+    monkeypatch.setattr(reasons, "explain_frame", spy)
     run(toy_config(tmp_path), tmp_path / "scores.csv", inputs, model, chunk_size=7)
     assert seen == [7] * 8 + [4]
 
@@ -366,7 +375,7 @@ def test_bad_rows_go_to_the_rejects_file_and_the_summary_counts_everything(tmp_p
     out = tmp_path / "scores.csv"
     summary = run(toy_config(tmp_path), out, folder, model)
 
-    rejects = pd.read_csv(scoring.rejects_path(out))
+    rejects = pd.read_csv(rejects_path(out))
     assert list(rejects.columns) == ["source", "location", "table", "reason", "raw"]
     assert summary.rejected == len(rejects) == 4
     reasons = " | ".join(rejects["reason"])
@@ -409,11 +418,11 @@ def test_interrupted_run_resumes_and_writes_the_same_bytes(tmp_path, model, inpu
     assert parts == ["part-000000.parquet", "part-000001.parquet", "part-000002.parquet"]
 
     # The second run scores only the chunks that were not finished.
-    from pipeline import explain
+    from pipeline.model import reasons
 
     scored = []
-    real = explain.explain_frame
-    monkeypatch.setattr(explain, "explain_frame",
+    real = reasons.explain_frame
+    monkeypatch.setattr(reasons, "explain_frame",
                         lambda m, frame, *a, **k: scored.append(len(frame)) or real(m, frame,
                                                                                  *a, **k))
     summary = run(cfg, out, inputs, model, chunk_size=8)
@@ -439,21 +448,21 @@ def test_changed_input_starts_afresh_instead_of_resuming(tmp_path, model):
     write_inputs(folder, accounts, posts)
     summary = run(cfg, out, folder, model, chunk_size=5)
     assert summary.resumed_chunks == 0
-    assert scoring.read_scores(out).loc[0, "bio"] == "a different bio now"
+    assert read_scores(out).loc[0, "bio"] == "a different bio now"
 
 
 def test_killed_while_reading_input_rebuilds_the_spool(tmp_path, model, inputs, monkeypatch):
     cfg = toy_config(tmp_path)
     out = tmp_path / "scores.csv"
-    real = scoring.Spool.finish
+    real = scoring.spool.Spool.finish
 
     def crash(self, chunk_size):
         raise Interrupt
 
-    monkeypatch.setattr(scoring.Spool, "finish", crash)
+    monkeypatch.setattr(scoring.spool.Spool, "finish", crash)
     with pytest.raises(Interrupt):
         run(cfg, out, inputs, model)
-    monkeypatch.setattr(scoring.Spool, "finish", real)
+    monkeypatch.setattr(scoring.spool.Spool, "finish", real)
     summary = run(cfg, out, inputs, model)
     assert summary.scored == 60 and summary.resumed_chunks == 0
 
@@ -467,7 +476,7 @@ def test_allow_and_never_lists_override_the_model_and_say_so(tmp_path, model, in
     cfg.user.never_list = ["1000"]           # a friendly account, by account id
     out = tmp_path / "scores.csv"
     summary = run(cfg, out, inputs, model)
-    scores = scoring.read_scores(out).set_index("account_id")
+    scores = read_scores(out).set_index("account_id")
     assert scores.loc["1001", ["verdict", "override"]].tolist() == ["follow back", "allow list"]
     assert scores.loc["1000", ["verdict", "override"]].tolist() == ["skip", "never-follow list"]
     # The model's own reasons stay: the person sees what the list overrode.
@@ -477,7 +486,7 @@ def test_allow_and_never_lists_override_the_model_and_say_so(tmp_path, model, in
 
 
 def test_an_account_on_both_lists_is_an_error(tmp_path, model, inputs):
-    from pipeline.console import FollowbackError
+    from pipeline.core.console import FollowbackError
 
     cfg = toy_config(tmp_path)
     cfg.user.allow_list = ["user1"]
@@ -490,7 +499,7 @@ def test_an_account_on_both_lists_is_an_error(tmp_path, model, inputs):
 
 
 def test_churn_counts_by_chunk_equal_the_whole_table(fixtures):
-    from pipeline import churn
+    from pipeline.data.snapshots import detect
 
     rng = np.random.default_rng(3)
     times = pd.date_range("2025-01-01", periods=8, freq="14D", tz="UTC")
@@ -504,14 +513,14 @@ def test_churn_counts_by_chunk_equal_the_whole_table(fixtures):
             if g:
                 rows.append({"taken_at": t, "direction": "following", "account_id": f"a{i}"})
     snapshots = pd.DataFrame(rows)
-    whole = churn.detect(snapshots).counts.set_index("account_id")
+    whole = detect(snapshots).counts.set_index("account_id")
     assert whole["times_unfollowed_after_followback"].sum() > 0  # the data shows tricks
     distinct = snapshots[["taken_at", "direction"]].drop_duplicates()
     ids = sorted(snapshots["account_id"].unique())
     parts = []
     for start in range(0, len(ids), 7):
         chunk = snapshots[snapshots["account_id"].isin(ids[start:start + 7])]
-        parts.append(scoring.churn_counts(chunk, distinct))
+        parts.append(churn_counts(chunk, distinct))
     chunked = pd.concat(parts).set_index("account_id").loc[whole.index]
     pd.testing.assert_frame_equal(chunked, whole, check_dtype=False)
 
@@ -597,17 +606,17 @@ def demo_scores(demo_project) -> Path:
 
 @pytest.mark.slow
 def test_score_command_scores_every_ingested_account(demo_project, demo_scores):
-    from pipeline import io
+    from pipeline.data import io
 
     accounts = io.read_table(demo_project.cfg.ingest.out_dir, "accounts")
-    scores = scoring.read_scores(demo_scores)
+    scores = read_scores(demo_scores)
     assert len(scores) == len(accounts) >= 200
     assert set(scores["account_id"]) == set(accounts["account_id"])
     assert scores["reason_1"].notna().mean() > 0.9
     assert scores["verdict"].value_counts().to_dict().keys() >= {"follow back", "skip"}
     # The reasons speak the person's words, or name the criterion where the words would be
-    # false of the account (explain.phrase).
-    from pipeline.features.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
+    # false of the account (reasons.phrase).
+    from pipeline.model.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
 
     said = set(CRITERIA.values()) | set(CRITERIA_POSITIVE.values())
     said |= {f"{noun} weighs {way} following back" for noun in CRITERIA_NEUTRAL.values()

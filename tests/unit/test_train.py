@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.config import Config
-from pipeline.console import FollowbackError
-from pipeline.train import check_labels, choose_threshold
+from pipeline.core.config import Config
+from pipeline.core.console import FollowbackError
+from pipeline.stages.train import check_labels, choose_threshold
 
 
 def test_too_few_decisions_names_the_minimum():
@@ -54,7 +54,7 @@ def test_mlflow_input_example_is_naive_utc_and_means_the_same_to_the_bot_feature
     from mlflow.models.utils import _enforce_schema
 
     from pipeline.features.bot import profile_features
-    from pipeline.tracking import input_example
+    from pipeline.model.tracking import input_example
 
     X = pd.DataFrame({
         "handle": ["maya", "bot123"],
@@ -90,9 +90,9 @@ def test_mlflow_input_example_is_naive_utc_and_means_the_same_to_the_bot_feature
 @pytest.fixture(scope="module")
 def small_training(tmp_path_factory):
     """A 200-follower demo, ingested, and its training data (no model is fitted)."""
+    from pipeline.data.ingest import ingest
     from pipeline.demo import demo_config, generate
-    from pipeline.ingest import ingest
-    from pipeline.train import load_training_data
+    from pipeline.stages.train import load_training_data
 
     root = tmp_path_factory.mktemp("train-implicit")
     cfg = demo_config(out_dir=root / "raw", n_followers=200)
@@ -102,7 +102,7 @@ def small_training(tmp_path_factory):
         "train": cfg.train.model_copy(update={"cv_folds": 3, "eval_dir": root / "eval"}),
     })
     generate(cfg)
-    from pipeline.config import Source
+    from pipeline.core.config import Source
 
     ingest([Source(path=root / "raw")], cfg.ingest.out_dir)
     return cfg, load_training_data(cfg)
@@ -119,7 +119,7 @@ def test_training_data_holds_explicit_and_implicit_decisions_and_counts_them(sma
 
 
 def test_implicit_switched_off_trains_on_explicit_only(small_training):
-    from pipeline.train import load_training_data
+    from pipeline.stages.train import load_training_data
 
     cfg, _ = small_training
     off = cfg.model_copy(update={"decisions": cfg.decisions.model_copy(
@@ -132,7 +132,7 @@ def test_cv_and_holdout_measure_on_explicit_decisions_and_learn_from_all(small_t
                                                                            monkeypatch):
     """Every fold and the holdout fit on the implicit decisions too, and predict only
     explicit ones; the holdout fits only on labels decided before it starts."""
-    from pipeline import train as train_module
+    from pipeline.stages import train as train_module
 
     cfg, data = small_training
     seen = []
@@ -181,9 +181,9 @@ def test_the_signature_takes_posts_with_a_platform_language_tag():
     """An input example whose posts carry a language tag matches the logged signature."""
     from mlflow.models.utils import _enforce_schema
 
-    from pipeline import schema
-    from pipeline.frame import account_frame
-    from pipeline.tracking import input_example, input_schema
+    from pipeline.data import schema
+    from pipeline.data.frame import account_frame
+    from pipeline.model.tracking import input_example, input_schema
 
     accounts = schema.to_frame("accounts", [{"platform": "mastodon", "account_id": "1",
                                              "handle": "a"}])

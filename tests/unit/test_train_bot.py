@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import sklearn
 
-from pipeline.config import Source
-from pipeline.console import FollowbackError
+from pipeline.core.config import Source
+from pipeline.core.console import FollowbackError
+from pipeline.data.frame import account_frame
 from pipeline.features.bot import BOT_MODEL_FEATURES, BotLikeness, load_bot_model
 from pipeline.features.population import STANDOUT_COLUMNS
-from pipeline.frame import account_frame
-from pipeline.train_bot import (
+from pipeline.stages.train_bot import (
     DEFAULT_SOURCES,
     FEATURE_FAMILIES,
     HIDDEN_ON_MOST_PLATFORMS,
@@ -225,7 +225,7 @@ def test_ablation_covers_every_family_and_single_source_families_go(multi):
 
 def _labelled(name: str, platform: str, posts: np.ndarray, following: np.ndarray,
               labels: np.ndarray):
-    from pipeline.ingest._labelled import build
+    from pipeline.data.ingest._labelled import build
 
     rows = [{"account_id": f"{name}{i}", "posts_count": float(p), "following_count": float(f)}
             for i, (p, f) in enumerate(zip(posts, following, strict=True))]
@@ -238,7 +238,7 @@ def test_standouts_rank_a_new_platform_the_right_way_round():
     on the first, the standouts rank the second right, where the raw counts invert."""
     from sklearn.metrics import roc_auc_score
 
-    from pipeline.train_bot import _score, fit_model, pool_of
+    from pipeline.stages.train_bot import _score, fit_model, pool_of
 
     rng = np.random.default_rng(0)
     y = np.array([0] * 300 + [1] * 100)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.console import FollowbackError
+from pipeline.core.console import FollowbackError
 from pipeline.features.toxicity_model import clean_text
-from pipeline.train_toxicity import (
+from pipeline.stages.train_toxicity import (
     BENIGN,
     GERMEVAL,
     HATECHECK,
@@ -117,7 +117,7 @@ def _sample(src: Path, dst: Path, n: int) -> None:
 
 @pytest.mark.slow
 def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
-    from pipeline.train_toxicity import CANDIDATES, train_toxicity
+    from pipeline.stages.train_toxicity import CANDIDATES, train_toxicity
 
     if not (BENCHMARKS / OLID).is_file():
         pytest.skip(f"shared text benchmarks not present at {BENCHMARKS}")
@@ -192,8 +192,8 @@ def test_shipped_model_reads_german(shipped):
 
 @pytest.mark.slow
 def test_auto_without_detoxify_uses_the_trained_model_and_explains_it(shipped, make_accounts):
-    from pipeline.explain import evidence_sentences
     from pipeline.features.toxicity import Toxicity
+    from pipeline.model.reasons import evidence_sentences
 
     X = make_accounts([{"posts": GERMAN_INSULTS[:1] + GERMAN_COMPLIMENTS},
                        {"posts": GERMAN_COMPLIMENTS}])["posts"]
@@ -283,8 +283,8 @@ def test_identity_attack_head_tells_an_attack_on_a_group_from_an_insult(shipped)
 
 @pytest.mark.slow
 def test_a_calm_attack_on_a_group_raises_the_flag_and_is_the_evidence(shipped, make_accounts):
-    from pipeline.explain import evidence_sentences
     from pipeline.features.toxicity import Toxicity, flag_score
+    from pipeline.model.reasons import evidence_sentences
 
     X = make_accounts([{"posts": GERMAN_COMPLIMENTS + GROUP_ATTACKS[:1]},
                        {"posts": GERMAN_COMPLIMENTS}])["posts"]

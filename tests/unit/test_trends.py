@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import trends
-from pipeline.config import Config
+from pipeline.core.config import Config
+from pipeline.stages import trends
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 TOPIC_WORDS = [
@@ -255,7 +255,7 @@ def test_embeddings_must_match_the_posts():
 
 
 def test_run_writes_json_and_a_png(tmp_path, monkeypatch):
-    from pipeline import io
+    from pipeline.data import io
 
     snapshots, own, emb = series(effect=1.5, n_intervals=30, seed=10)
     data = tmp_path / "ingested"
@@ -294,8 +294,8 @@ GARDENING = {"garden", "gardening", "allotment", "compost", "tomatoes", "seed", 
 
 def demo_trends(tmp_path, topic_effect: bool) -> tuple[trends.TrendsResult, dict, Config]:
     from pipeline import demo
-    from pipeline.config import Source
-    from pipeline.ingest import ingest
+    from pipeline.core.config import Source
+    from pipeline.data.ingest import ingest
 
     cfg = Config()
     cfg = cfg.model_copy(update={
@@ -358,9 +358,9 @@ def test_x_archives_with_own_tweets_go_through_trends(fixtures, tmp_path):
     intervals, the follower counts right."""
     import shutil
 
-    from pipeline import io
-    from pipeline.config import Source
-    from pipeline.ingest import ingest
+    from pipeline.core.config import Source
+    from pipeline.data import io
+    from pipeline.data.ingest import ingest
 
     archives = tmp_path / "archives"
     shutil.copytree(fixtures / "churn" / "x_archives", archives)

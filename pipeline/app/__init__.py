@@ -1,0 +1,1 @@
+"""The local web app (`followback app`): routes, templates and static files."""
