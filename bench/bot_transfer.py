@@ -18,7 +18,11 @@ are ranked in (training stays at 10%): 5%, 20%, 30% and each source as published
 is 76% bots). And the demo's followers (spam bots and fake followers against the rest) scored
 by both recipes, the population being the demo's followers themselves.
 
+``--same-week-only``: whether a follower-group signal transfers (the share of the population
+created the same week as the account, per source), in seconds.
+
     .venv/bin/python bench/bot_transfer.py [--out metrics.json]
+    .venv/bin/python bench/bot_transfer.py --same-week-only
 """
 
 from __future__ import annotations
@@ -119,11 +123,40 @@ def demo_scores(followers: pd.DataFrame, before, after) -> dict[str, float]:
         for name, model in (("before", before), ("after", after))}
 
 
+def same_week(sets: list) -> dict[str, float]:
+    """ROC-AUC, per source with creation dates, of the follower-group signal "share of the
+    population created the same ISO week" (bots weighted to 10% of the population, as the
+    standouts are): does a group signal transfer across sources?"""
+    from sklearn.metrics import roc_auc_score
+
+    from pipeline.features.population import population_weights
+
+    out = {}
+    for s in sets:
+        if "created_at" not in s.accounts.columns:
+            continue
+        w = population_weights(s.labels)
+        week = pd.to_datetime(s.accounts["created_at"], utc=True).dt.strftime("%G-%V")
+        total = pd.Series(w).groupby(week.to_numpy()).sum()
+        share = (week.map(total).to_numpy() - w) / w.sum()
+        out[s.name] = round(float(roc_auc_score(s.labels, share)), 3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--demo-followers", type=int, default=1000)
+    parser.add_argument("--same-week-only", action="store_true",
+                        help="only the same-week group signal per source (seconds)")
     args = parser.parse_args()
+    if args.same_week_only:
+        from pipeline.core.config import Source
+        from pipeline.stages.train_bot import DEFAULT_SOURCES, read_source
+
+        sets = [read_source(Source(path=ROOT / p)) for p in DEFAULT_SOURCES]
+        print(f"same-week share ROC-AUC per source: {json.dumps(same_week(sets))}")
+        return
 
     from pipeline.core.config import Source
     from pipeline.features.population import STANDOUT_COLUMNS
