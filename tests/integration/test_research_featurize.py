@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from tests.conftest import sample_research
 from tests.integration.conftest import invoke, small_params
@@ -87,7 +88,9 @@ def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_run
     is_genuine = features["account_id"].isin(set(genuine))
     assert is_genuine.sum() == 200
     bot_score = features["bot__bot_score"]
-    assert bot_score[~is_genuine].mean() > bot_score[is_genuine].mean() + 0.3
+    # 0.785 when written (the shipped model of 2026-12-07): the aim is 0.75.
+    assert roc_auc_score(~is_genuine, bot_score) > 0.75
+    assert bot_score[~is_genuine].mean() > bot_score[is_genuine].mean() + 0.2
     # The second run finds every text in the cache.
     for name, stats in second["cache"].items():
         assert stats["computed"] == 0, (name, stats)
