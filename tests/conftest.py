@@ -31,15 +31,18 @@ def bot_research_dir() -> Path:
     return path
 
 
-def sample_research(src: Path, dst: Path, n: int) -> dict[str, int]:
-    """The first ``n`` accounts of each research users table in ``src``, written under ``dst``
-    byte-compatible (same header, same rows); returns the rows written per group."""
+def sample_research(src: Path, dst: Path, n: int,
+                    per_group: dict[str, int] | None = None) -> dict[str, int]:
+    """The first ``n`` accounts of each research users table in ``src`` (``per_group[group]``
+    where given), written under ``dst`` byte-compatible (same header, same rows); returns the
+    rows written per group."""
     dst.mkdir(parents=True, exist_ok=True)
     written = {}
     for path in sorted(src.glob("*.users.csv")):
+        k = (per_group or {}).get(path.name.split(".")[0], n)
         with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
-            rows = [next(reader)] + [row for _, row in zip(range(n), reader, strict=False)]
+            rows = [next(reader)] + [row for _, row in zip(range(k), reader, strict=False)]
         with open(dst / path.name, "w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows(rows)
         written[path.name.split(".")[0]] = len(rows) - 1

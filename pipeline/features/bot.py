@@ -6,9 +6,12 @@ handle, default avatar, bio length, verified, the platform's bot flag. Behaviour
 from the account's recent posts: share of reposts, of posts with links, of near-duplicate
 posts, the entropy of posting hours and the median gap between posts.
 
-:func:`profile_features` is the single definition of the profile features: the bot-likeness
-model trained by ``followback train-bot`` (:mod:`pipeline.stages.train_bot`) is fitted on its
-output, and :class:`BotLikeness` feeds the same output to that model to add ``bot_score``.
+:func:`profile_features` is the single definition of the profile features. The bot-likeness
+model trained by ``followback train-bot`` (:mod:`pipeline.stages.train_bot`) reads how far an
+account stands out in them from the other accounts of its platform
+(:mod:`pipeline.features.population`: in training the other accounts of its labelled source, in
+scoring the person's followers as :class:`BotLikeness` saw them in ``fit``), so that a score
+learnt on Twitter and Instagram research sets ranks Mastodon accounts the right way round.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from pipeline.features import post_list
+from pipeline.features.population import STANDOUT_COLUMNS, fit_population, standout
 from pipeline.features.ratio import log_ratio
 
 # The columns of pipeline.data.frame.account_frame that BotLikeness reads.
 BOT_COLUMNS = [
-    "handle", "display_name", "bio", "followers_count", "following_count", "posts_count",
-    "likes_count", "listed_count", "created_at", "last_post_at", "is_verified",
+    "platform", "handle", "display_name", "bio", "followers_count", "following_count",
+    "posts_count", "likes_count", "listed_count", "created_at", "last_post_at", "is_verified",
     "is_bot_flagged", "has_default_avatar", "url", "posts",
 ]
 COUNT_COLUMNS = ["posts_count", "followers_count", "following_count", "likes_count", "listed_count"]
@@ -68,6 +72,11 @@ BOT_MODEL_FEATURES = [
     f for f in PROFILE_FEATURES
     if f not in ("log_days_since_last_post", "bot_flagged")
 ]
+# Everything a bot model may read: the profile features as they are (models up to the
+# transfer work of issue 25 read these) and how far an account stands out in them.
+BOT_MODEL_INPUTS = [*BOT_MODEL_FEATURES, *STANDOUT_COLUMNS]
+# bot_score of an account its platform marks as automated (with platform_flag=True).
+FLAGGED_SCORE = 1.0
 # The follower and following counts themselves and their ratio are the "ratio" criterion
 # (FollowRatio); BotLikeness leaves them out of its output so that an explanation does not
 # credit one number to two criteria. They still count inside bot_score.
@@ -333,13 +342,14 @@ def _or_published(values: list[float], X: pd.DataFrame, column: str) -> np.ndarr
 
 
 def bot_model_input(profile: pd.DataFrame) -> pd.DataFrame:
-    """The columns the bot model sees, from :func:`profile_features` output.
+    """The columns a bot model may see, from :func:`profile_features` output (and, where
+    present, :func:`~pipeline.features.population.standout` output beside it).
 
     Missing values stay NaN, flags included: an avatar or verification a source does not
     publish is unknown, not "no" (the tree ensembles route NaN themselves). The research
     importer already reads cresci-2017's empty boolean cells as "no".
     """
-    return profile[[f for f in BOT_MODEL_FEATURES if f in profile.columns]].copy()
+    return profile[[f for f in BOT_MODEL_INPUTS if f in profile.columns]].copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,7 +446,7 @@ def load_bot_model(path: str | Path):
                          f"refusing to load it: {foreign}")
     model = sio.load(path, trusted=untrusted)
     features = list(getattr(model, "feature_names_in_", []))
-    unknown = sorted(set(features) - set(PROFILE_FEATURES))
+    unknown = sorted(set(features) - set(PROFILE_FEATURES) - set(STANDOUT_COLUMNS))
     if not features or unknown:
         raise ValueError(
             f"{path} was not trained on this version's profile features "
@@ -446,10 +456,20 @@ def load_bot_model(path: str | Path):
     return model
 
 
-def bot_scores(model, profile: pd.DataFrame) -> np.ndarray:
-    """Probability of "bot" from the bot model, for :func:`profile_features` output."""
-    X = bot_model_input(profile)[list(model.feature_names_in_)]
+def bot_scores(model, profile: pd.DataFrame, stand: pd.DataFrame | None = None) -> np.ndarray:
+    """Probability of "bot" from the bot model, for :func:`profile_features` output and, for
+    a model that reads them, the standouts (:func:`~pipeline.features.population.standout`)."""
+    X = profile if stand is None else pd.concat([profile, stand], axis=1)
+    missing = [f for f in model.feature_names_in_ if f not in X.columns]
+    if missing:
+        raise ValueError(f"the bot model reads {', '.join(missing)}, which were not computed")
+    X = bot_model_input(X)[list(model.feature_names_in_)]
     return model.predict_proba(X)[:, list(model.classes_).index(1)]
+
+
+def uses_population(model) -> bool:
+    """True for a bot model that reads standouts, which need the fitted population."""
+    return bool(set(model.feature_names_in_) & set(STANDOUT_COLUMNS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,8 +488,10 @@ class BotLikeness(TransformerMixin, BaseEstimator):
     model_path : str or None, default=None
         The skops file written by ``followback train-bot``. When set, the output gains
         ``bot_score``: the model's probability that the account is a bot, computed from the
-        profile features only (the labelled research data it learns from have no posts). The
-        model loads on first use and is never part of a pickle of this transformer.
+        profile features only (the labelled research data it learns from have no posts), as
+        how far the account stands out from the accounts of its platform seen in ``fit``
+        (:mod:`pipeline.features.population`). The model loads on first use and is never
+        part of a pickle of this transformer.
     reference_time : str, datetime or None, default=None
         "Now" for account age and rates per day. None takes the newest account creation,
         last-post or post time seen in ``fit``, so that the same data give the same features
@@ -484,6 +506,10 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         lacks the counts or they are null (the count features are 0 there). The counts are
         read from the input's columns, never computed over the rows at hand: score, explain
         and training compute them over the whole follower list (:mod:`pipeline.data.groups`).
+    platform_flag : bool, default=True
+        An account its platform marks as automated (Mastodon's and Bluesky's ``bot``, i.e.
+        ``is_bot_flagged``) gets ``bot_score`` 1: the account says so itself. False leaves
+        ``bot_score`` to the model (the flag is an output feature either way).
 
     Attributes
     ----------
@@ -493,6 +519,12 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         uses to save the pipeline, can store it.
     bot_model_features_ : list of str
         Profile features ``bot_score`` is computed from (only with ``model_path``).
+    population_ : dict
+        The accounts seen in ``fit`` as a population per platform (and all together): for
+        each profile feature of :data:`~pipeline.features.population.RELATIVE_FEATURES`, the
+        median and quantiles of the distances to it (see
+        :func:`~pipeline.features.population.fit_population`). ``bot_score`` ranks an account
+        among them, so that it depends on the account and this population alone.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -518,11 +550,13 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         reference_time: str | datetime | None = None,
         duplicate_threshold: float = 0.8,
         groups: bool = True,
+        platform_flag: bool = True,
     ) -> None:
         self.model_path = model_path
         self.reference_time = reference_time
         self.duplicate_threshold = duplicate_threshold
         self.groups = groups
+        self.platform_flag = platform_flag
 
     # The loaded model is a cache, not state: __getstate__ drops it and it reloads on first use.
     @cached_property
@@ -558,7 +592,11 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         return X
 
     def fit(self, X: pd.DataFrame, y=None) -> BotLikeness:
-        """Fix the reference time and, with ``model_path``, load and check the bot model.
+        """Fix the reference time and the population; with ``model_path``, load the bot model.
+
+        The population (``population_``) is every account of ``X``: fit on the whole
+        follower list (featurize) or on the decided followers (train), once, so that scoring
+        any number of accounts later ranks each against the same population.
 
         Parameters
         ----------
@@ -577,6 +615,8 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         reference = (_utc(self.reference_time) if self.reference_time is not None
                      else newest_time(X))
         self.reference_time_ = None if pd.isna(reference) else reference.isoformat()
+        self.population_ = fit_population(profile_features(X, _utc(self.reference_time_)),
+                                          X["platform"].astype(str).to_numpy())
         # A changed model_path between fits must not reuse the previous model.
         self.__dict__.pop("_bot_model", None)
         if self.model_path is not None:
@@ -588,7 +628,22 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         X = self._check_frame(X, reset=False)
         profile = profile_features(X, _utc(self.reference_time_))
         posts = post_features(X["posts"], self.duplicate_threshold)
-        score = bot_scores(self._bot_model, profile) if self.model_path is not None else None
+        score = None
+        if self.model_path is not None:
+            model = self._bot_model
+            stand = None
+            if uses_population(model):
+                if not hasattr(self, "population_"):
+                    raise ValueError(
+                        f"{self.model_path} ranks accounts among the followers seen in fit, "
+                        "and this BotLikeness was fitted by an earlier version that kept no "
+                        "population: fit it again (followback train)")
+                stand = standout(profile, X["platform"].astype(str).to_numpy(),
+                                 self.population_)
+            score = bot_scores(model, profile, stand)
+            if self.platform_flag:
+                flagged = _flags(X["is_bot_flagged"]) == 1
+                score = np.where(flagged, np.maximum(score, FLAGGED_SCORE), score)
         return profile, posts, score
 
     def _group_part(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -48,8 +48,8 @@ CRITERIA_NEUTRAL: dict[str, str] = {
 }
 
 BOT_COLUMNS = [
-    "handle", "display_name", "bio", "followers_count", "following_count", "posts_count",
-    "likes_count", "listed_count", "created_at", "last_post_at", "is_verified",
+    "platform", "handle", "display_name", "bio", "followers_count", "following_count",
+    "posts_count", "likes_count", "listed_count", "created_at", "last_post_at", "is_verified",
     "is_bot_flagged", "has_default_avatar", "url", "posts",
 ]
 RATIO_COLUMNS = [

@@ -13,6 +13,16 @@ provenance (files, rows, sha256), the features and two kinds of validation:
   say) and tested on that family against held-out genuine accounts, which asks whether it
   recognises a kind of bot it has never seen.
 
+Several sources (``train_sources``, default the five sets of ``../shared/data/bot-research``:
+cresci-2017, caverlee-2011, InstaFake, the Instagram Kaggle set and mastodon-bot-flag) are
+validated by leaving one source, and one platform, out. The model does not read the profile
+features as they are: bots differ in scale from one platform to another (a declared Mastodon
+bot posts more than the dormant accounts around it, a Twitter fake follower less than the
+people around it), so it reads how far an account stands out from the other accounts of its
+source in each (:mod:`pipeline.features.population`), with each source's bots weighted to a
+follower list's share (``--population-bot-share``, 10%), and gradient boosting constrained so
+that standing out more never makes an account less bot-like.
+
 Most platforms publish no likes or listed counts (Mastodon and Bluesky do not), while in the
 research data the likes count separates humans from bots best. Each training account is
 therefore seen twice, once as is and once with those counts hidden, so that the model still
@@ -38,6 +48,15 @@ import typer
 from pipeline.core.config import Source, load_config
 from pipeline.core.console import FollowbackError, ParamsOption, console
 from pipeline.data import io
+from pipeline.features.population import (
+    BOT_SHARE,
+    MIN_POPULATION,
+    RELATIVE_FEATURES,
+    STANDOUT_COLUMNS,
+    fit_population,
+    population_weights,
+    standout,
+)
 
 # Relative to the repository (the folder of params.yaml), used when no source is configured.
 DEFAULT_DATA = Path("../shared/data/bot-research/cresci-2017")
@@ -169,12 +188,27 @@ def training_set(tables: list[GroupTable]) -> tuple[pd.DataFrame, np.ndarray, np
 # ---------------------------------------------------------------------------------------------
 # Several sources: cresci-2017 groups, the length-only research sets and a user's own labels.
 
-# The four public sources of ../shared/data/bot-research, used when none is configured.
+# The five public sources of ../shared/data/bot-research, used when none is configured.
 SHARED_DATA = Path("../shared/data/bot-research")
 DEFAULT_SOURCES = [SHARED_DATA / name for name in (
-    "cresci-2017", "caverlee-2011", "instafake-2019", "instagram-kaggle-fake-spammer")]
-# What the model may use, by family: ablation and selection drop whole families.
+    "cresci-2017", "caverlee-2011", "instafake-2019", "instagram-kaggle-fake-spammer",
+    "mastodon-bot-flag")]
+# What the model may use, by family: ablation and selection drop whole families. Each is how
+# far an account stands out from the others of its platform (pipeline.features.population).
 FEATURE_FAMILIES: dict[str, list[str]] = {
+    "age_and_rates": ["standout_log_age_days", "standout_log_posts_per_day",
+                      "standout_log_followers_per_day", "standout_log_following_per_day"],
+    "posts_count": ["standout_log_posts_count"],
+    "audience": ["standout_log_followers_count", "standout_log_following_count",
+                 "standout_log_following_follower_ratio"],
+    "bio": ["standout_bio_length"],
+    "avatar": ["standout_default_avatar"],
+    "handle": ["standout_handle_digit_share"],
+    "overall": ["standout_mean"],
+}
+# The families of the profile features as they are, which the models up to issue 25 read
+# (bench/bot_transfer.py trains that recipe as the baseline).
+ABSOLUTE_FAMILIES: dict[str, list[str]] = {
     "age_and_rates": ["log_age_days", "log_posts_per_day", "log_followers_per_day",
                       "log_following_per_day"],
     "posts_count": ["log_posts_count"],
@@ -187,6 +221,9 @@ FEATURE_FAMILIES: dict[str, list[str]] = {
     "verified": ["verified"],
 }
 MODEL_KINDS = ("hgb", "forest")
+# What ``--model auto`` chooses from: only gradient boosting takes the monotonic constraint
+# (standing out more is never less bot-like) together with missing values.
+AUTO_KINDS = ("hgb",)
 MIXES = ("equal_sources", "pooled_rows")
 LABEL_WORDS = {"bot": 1, "1": 1, "human": 0, "0": 0}
 
@@ -215,7 +252,7 @@ def read_source(source: Source):
     A folder of ``*.users.csv`` tables (cresci-2017 and alike), the caverlee-2011 files, the
     InstaFake files or the Instagram Kaggle files; a single ``*.users.csv`` file.
     """
-    from pipeline.data.ingest import caverlee, instafake, instagram_kaggle
+    from pipeline.data.ingest import caverlee, instafake, instagram_kaggle, mastodon_bot_flag
 
     path = Path(source.path)
     if not path.exists():
@@ -225,14 +262,15 @@ def read_source(source: Source):
     if path.is_file() or any(path.glob("*.users.csv")):
         return read_research_set(path, RESEARCH_FORMAT if source.format == "auto"
                                  else source.format)
-    for reader in (caverlee, instafake, instagram_kaggle):
+    for reader in (caverlee, instafake, instagram_kaggle, mastodon_bot_flag):
         if reader.fits(path):
             return reader.read(path)
     raise FollowbackError(
         f"{path}: not a known labelled layout (*.users.csv research tables, caverlee-2011's "
-        f"{' and '.join(caverlee.FILES)}, InstaFake's {' and '.join(instafake.FILES)}, or the "
-        f"Instagram Kaggle {' and '.join(instagram_kaggle.FILES)}); for accounts in an ingest "
-        "format pass --labels FILE --accounts PATH")
+        f"{' and '.join(caverlee.FILES)}, InstaFake's {' and '.join(instafake.FILES)}, the "
+        f"Instagram Kaggle {' and '.join(instagram_kaggle.FILES)}, or mastodon-bot-flag's "
+        f"{' and '.join(mastodon_bot_flag.FILES)}); for accounts in an ingest format pass "
+        "--labels FILE --accounts PATH")
 
 
 def read_labels(path: Path) -> tuple[dict[str, int], list]:
@@ -321,8 +359,15 @@ class Pool:
                     self.platform[mask], self.group[mask])
 
 
-def pool_of(sets: list) -> Pool:
-    """Profile features (:func:`profile_features`) of every labelled set, stacked."""
+def pool_of(sets: list, bot_share: float | None = BOT_SHARE) -> Pool:
+    """Profile features (:func:`profile_features`) of every labelled set and how far each
+    account stands out in them among the accounts of its set, stacked.
+
+    Each set is the population of its own accounts, as a person's followers are at scoring
+    time, with its bots weighted to ``bot_share`` of it (None: the set as published). The
+    weights use the labels, which a follower list does not have: they simulate one with
+    about one bot in ten, where most research sets are half bots or more.
+    """
     from pipeline.features.bot import bot_model_input, newest_time, profile_features
 
     frames, y, source, plat, group = [], [], [], [], []
@@ -331,7 +376,11 @@ def pool_of(sets: list) -> Pool:
         reference = reference.fillna(newest_time(s.accounts)) if "created_at" in \
             s.accounts.columns else reference
         accounts = s.accounts.reset_index(drop=True)
-        frames.append(bot_model_input(profile_features(accounts, reference)))
+        profile = profile_features(accounts, reference)
+        population = fit_population(profile, s.platform,
+                                    population_weights(s.labels, bot_share))
+        frames.append(bot_model_input(pd.concat(
+            [profile, standout(profile, s.platform, population)], axis=1)))
         n = len(accounts)
         y.append(s.labels)
         source.append(np.full(n, s.name, dtype=object))
@@ -354,8 +403,11 @@ def sample_weights(pool: Pool, mix: str) -> np.ndarray:
 
 
 def make_model(kind: str = "hgb", n_estimators: int = 300, seed: int = 0,
-               n_jobs: int | None = None):
-    """The bot model: gradient-boosted trees (``hgb``) or a shallow random forest."""
+               n_jobs: int | None = None, increasing: list[str] | None = None):
+    """The bot model: gradient-boosted trees (``hgb``) or a shallow random forest.
+
+    ``increasing``: features the score of ``hgb`` may only rise with (the standouts).
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
     if kind == "forest":
@@ -364,7 +416,8 @@ def make_model(kind: str = "hgb", n_estimators: int = 300, seed: int = 0,
     if kind == "hgb":
         return HistGradientBoostingClassifier(
             max_iter=n_estimators, learning_rate=0.05, max_leaf_nodes=15,
-            min_samples_leaf=40, l2_regularization=1.0, random_state=seed)
+            min_samples_leaf=40, l2_regularization=1.0, random_state=seed,
+            monotonic_cst={f: 1 for f in increasing} if increasing else None)
     raise FollowbackError(f"unknown bot model {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
 
 
@@ -376,22 +429,35 @@ def hide_platform_gaps(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_model(pool: Pool, features: list[str], kind: str, mix: str, n_estimators: int,
-              seed: int, n_jobs: int | None = None, cap: int | None = None):
+              seed: int, n_jobs: int | None = None, cap: int | None = None,
+              monotone: bool = True):
     """Fit on ``pool``; with likes/listed among the features each row is also seen without.
 
     ``cap`` limits the rows per source and label (:meth:`Pool.capped`), part of the training
     mix. Features with fewer than two values in ``pool`` (those only a held-out source publishes)
-    are left out: there is nothing to learn from them.
+    are left out: there is nothing to learn from them. With ``monotone`` (and ``hgb``), the
+    score may only rise with each standout feature.
     """
     if cap:
         pool = pool.capped(cap, seed)
-    features = [f for f in features if pool.X[f].nunique() >= 2]
+    features = learnable(pool, features)
+    if not features:
+        raise FollowbackError(
+            "no feature varies among the training accounts: a labelled source needs at "
+            f"least {MIN_POPULATION} accounts with a value to be a population its accounts "
+            "stand out from")
     X = pool.X[features]
     y, w = pool.y, sample_weights(pool, mix)
     if set(HIDDEN_ON_MOST_PLATFORMS) & set(features):
         X = pd.concat([X, hide_platform_gaps(X)], ignore_index=True)
         y, w = np.concatenate([y, y]), np.concatenate([w, w]) / 2
-    return make_model(kind, n_estimators, seed, n_jobs).fit(X, y, sample_weight=w)
+    increasing = [f for f in features if f in STANDOUT_COLUMNS] if monotone else None
+    return make_model(kind, n_estimators, seed, n_jobs, increasing).fit(X, y, sample_weight=w)
+
+
+def learnable(pool: Pool, features: list[str]) -> list[str]:
+    """The ``features`` with at least two values in ``pool``: something to learn from."""
+    return [f for f in features if pool.X[f].nunique() >= 2]
 
 
 def _score(model, X: pd.DataFrame) -> np.ndarray:
@@ -419,7 +485,10 @@ def leave_one_out(pool: Pool, by: str, features: list[str], kind: str, mix: str,
     for key in sorted(set(keys)):
         test = keys == key
         train = pool.take(~test)
-        if len(np.unique(pool.y[test])) < 2 or len(np.unique(train.y)) < 2:
+        # One label on a side, or nothing to learn without the held-out value (its sources
+        # alone are big enough to rank in): no figure.
+        if (len(np.unique(pool.y[test])) < 2 or len(np.unique(train.y)) < 2
+                or not learnable(train, features)):
             continue
         model = fit_model(train, features, kind, mix, n_estimators, seed, n_jobs, cap)
         held = pool.take(test)
@@ -535,8 +604,10 @@ def select(pool: Pool, kind: str, mix: str, n_estimators: int, seed: int,
 
 
 def _relative(path: Path, root: Path) -> str:
+    # Absolute, not resolved: a data folder reached through a symbolic link (a worktree's
+    # ../shared) is recorded as it was given, not as where the link points.
     try:
-        return os.path.relpath(Path(path).resolve(), root.resolve())
+        return os.path.relpath(Path(path).absolute(), root.absolute())
     except ValueError:  # another drive on Windows
         return str(path)
 
@@ -557,6 +628,7 @@ def train_bot(
     selection: bool = True,
     cap: int | None = 3000,
     progress=None,
+    bot_share: float | None = BOT_SHARE,
 ) -> dict:
     """Train, validate and save the bot-likeness model; return the sidecar's content.
 
@@ -578,6 +650,8 @@ def train_bot(
         sample; None for all): part of the training mix, the same in validation and in the
         saved model.
     progress : called before each leave-one-out validation (a progress bar's advance).
+    bot_share : each source is the population its accounts stand out from, with its bots
+        weighted to this share of it (None: as published); see :func:`pool_of`.
     """
     import sklearn
     import skops
@@ -588,13 +662,13 @@ def train_bot(
     sets = [read_source(s) for s in sources]
     if labels is not None:
         sets.append(read_user_labels(labels, accounts or []))
-    pool = pool_of(sets)
+    pool = pool_of(sets, bot_share)
     if len(np.unique(pool.y)) < 2:
         raise FollowbackError("bot training needs both human and bot accounts; got only "
                               f"{'bots' if pool.y[0] else 'humans'} "
                               f"({', '.join(sorted(set(pool.group)))})")
     multi = len(set(pool.source)) > 1
-    kinds = MODEL_KINDS if kind == "auto" else (kind,)
+    kinds = AUTO_KINDS if kind == "auto" else (kind,)
     mixes = MIXES if mix == "auto" else (mix,)
     all_features = _features_of(list(FEATURE_FAMILIES), pool)
     choice: dict[str, dict] = {"mixes": {}, "kinds": {}}
@@ -647,12 +721,16 @@ def train_bot(
                             "learning_rate", "max_leaf_nodes", "l2_regularization",
                             "random_state")},
         "training_mix": {"weighting": chosen_mix, "max_per_source_and_label": cap},
+        "population": {"bot_share": bot_share, "relative_features": RELATIVE_FEATURES,
+                       "monotonic_increasing": [f for f in features
+                                                if f in STANDOUT_COLUMNS
+                                                and chosen_kind == "hgb"]},
         "features": list(features),
         "dropped_features": dropped,
         "feature_families": {k: v for k, v in FEATURE_FAMILIES.items()},
         "hidden_on_most_platforms": [c for c in HIDDEN_ON_MOST_PLATFORMS if c in features],
         "labels": {"0": "human", "1": "bot (spambots, fake followers, content polluters, "
-                   "fake accounts)"},
+                   "fake accounts, accounts that declare themselves bots)"},
         "sources": [
             {"name": s.name, "platform": s.platform, "accounts": int(len(s.labels)),
              "bots": int(s.labels.sum()), "humans": int((s.labels == 0).sum()),
@@ -705,9 +783,9 @@ def cli(
     data: Annotated[
         list[Path] | None,
         typer.Option("--data", help="Labelled research data: a folder of *.users.csv tables "
-                     "(cresci-2017), the caverlee-2011, InstaFake or Instagram Kaggle folder, "
-                     "or one users table; repeat for several. Default: "
-                     "features.bot.train_sources, else the four sets in "
+                     "(cresci-2017), the caverlee-2011, InstaFake, Instagram Kaggle or "
+                     "mastodon-bot-flag folder, or one users table; repeat for several. "
+                     "Default: features.bot.train_sources, else the five sets in "
                      f"{SHARED_DATA} beside the repository."),
     ] = None,
     labels: Annotated[
@@ -732,8 +810,8 @@ def cli(
                      "Default: features.bot.n_estimators."),
     ] = None,
     model: Annotated[
-        str, typer.Option("--model", help="auto (choose by leave-one-source-out), hgb or "
-                          "forest."),
+        str, typer.Option("--model", help="auto (hgb, the only one constrained to score an "
+                          "account that stands out more as no less bot-like), hgb or forest."),
     ] = "auto",
     selection: Annotated[
         bool, typer.Option("--select/--no-select", help="Drop feature families that do not "
@@ -746,6 +824,12 @@ def cli(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed. Default: base.seed."),
     ] = None,
+    bot_share: Annotated[
+        float, typer.Option("--population-bot-share", min=0.0, max=0.9,
+                            help="Each source is the population its accounts stand out from, "
+                            "with its bots weighted to this share of it, as in a follower "
+                            "list (0: the source as published)."),
+    ] = BOT_SHARE,
 ) -> None:
     """Train the bot-likeness model on labelled accounts from several sources.
 
@@ -774,6 +858,7 @@ def cli(
         *(f"--accounts {_relative(a, root)}" for a in accounts or []),
         f"--out {out}", f"--n-estimators {n_estimators}", f"--model {model}",
         *([] if selection else ["--no-select"]), f"--max-per-class {cap}", f"--seed {seed}",
+        f"--population-bot-share {bot_share:g}",
     ])
     with console.status("training the bot model (leave-one-source-out, selection)") as status:
         runs = iter(range(1, 10_000))
@@ -785,7 +870,7 @@ def cli(
                             command=command, root=root, labels=labels,
                             accounts=[Source(path=a) for a in accounts or []],
                             kind=model, selection=selection, cap=cap or None,
-                            progress=progress)
+                            progress=progress, bot_share=bot_share or None)
 
     console.print(summary_table(sidecar))
     console.print(f"[green]wrote[/] {out} ({sidecar['size_bytes'] / 1e6:.1f} MB) and "

@@ -5,7 +5,9 @@ English, Italian and other languages, with the quirks of the research format. A 
 group goes through the real `followback ingest` and `followback featurize` with the real models;
 every account must come out with defined features (the no-posts indicators set, no NaN), the
 shipped bot model must rank the bot groups above the genuine accounts, and a second run must
-compute nothing (every text from the cache).
+compute nothing (every text from the cache). The sample is a follower list's mix, 200 genuine
+accounts and 5 of each bot group (40 bots): the bot score ranks accounts by how far they stand
+out from the others, which assumes most of them are people.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.metrics import roc_auc_score
 
 from tests.conftest import sample_research
 from tests.integration.conftest import invoke, small_params
@@ -35,7 +38,8 @@ OWN_POSTS = [
 @pytest.mark.slow
 def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_runner):
     root = tmp_path
-    groups = sample_research(bot_research_dir, root / "research", 40)
+    groups = sample_research(bot_research_dir, root / "research", 5,
+                             per_group={"genuine_accounts": 200})
     (root / "own").mkdir()
     pd.DataFrame({"post_id": [str(i) for i in range(len(OWN_POSTS))],
                   "created_at": "2025-01-01T00:00:00Z", "text": OWN_POSTS}).to_csv(
@@ -64,8 +68,8 @@ def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_run
     finally:
         os.chdir(old)
 
-    # Every research account imported (nine groups, 40 each) and featurized, nothing undefined.
-    assert len(groups) == 9 and len(features) == sum(groups.values()) == 360
+    # Every research account imported (nine groups) and featurized, nothing undefined.
+    assert len(groups) == 9 and len(features) == sum(groups.values()) == 240
     values = features.filter(regex="__").drop(columns=features.filter(like="raw__").columns)
     assert values.shape[1] == first["n_features"]
     assert not values.isna().any().any(), values.columns[values.isna().any()].tolist()
@@ -75,16 +79,18 @@ def test_six_extractors_on_research_accounts(bot_research_dir, tmp_path, cli_run
     assert (features["toxicity__toxicity_no_texts"] == 1).all()
     # Bios are read: most genuine accounts have one, and lingua finds English or German in some.
     ids = pd.read_parquet(root / "ingested" / "accounts.parquet")[["account_id"]]
-    assert len(ids) == 360
+    assert len(ids) == 240
     assert features["bio__bio_present"].mean() > 0.3
     assert features["language__lang_bio_readable"].sum() > 10
     # The shipped bot model: the research bot groups score above the genuine accounts.
     genuine = pd.read_csv(bot_research_dir / "genuine_accounts.users.csv", usecols=["id"],
-                          dtype=str, nrows=40)["id"]
+                          dtype=str, nrows=200)["id"]
     is_genuine = features["account_id"].isin(set(genuine))
-    assert is_genuine.sum() == 40
+    assert is_genuine.sum() == 200
     bot_score = features["bot__bot_score"]
-    assert bot_score[~is_genuine].mean() > bot_score[is_genuine].mean() + 0.3
+    # 0.785 when written (the shipped model of 2026-12-07): the issue's aim is 0.75.
+    assert roc_auc_score(~is_genuine, bot_score) > 0.75
+    assert bot_score[~is_genuine].mean() > bot_score[is_genuine].mean() + 0.2
     # The second run finds every text in the cache.
     for name, stats in second["cache"].items():
         assert stats["computed"] == 0, (name, stats)

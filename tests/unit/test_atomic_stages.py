@@ -215,12 +215,24 @@ def run_demo(root: Path, gen: str) -> None:
     demo.generate(cfg)
 
 
+def prepare_train_bot(root: Path) -> None:
+    """A generated caverlee-2011-format set of 40 accounts: enough to be a population its
+    accounts stand out from (pipeline.features.population.MIN_POPULATION)."""
+    folder = root / "caverlee"
+    folder.mkdir()
+    for name, label in (("legitimate_users.csv", 0), ("content_polluters.csv", 1)):
+        rows = [f"{label}{i},7/{1 + i}/2008 10:00,11/20/2009 23:56,"
+                f"{100 + 97 * i * (1 + 9 * label)},{300 + 31 * i},{2000 - 40 * i},"
+                f"{8 + i % 5},{20 + 3 * i},{label}" for i in range(20)]
+        (folder / name).write_text("\n".join(rows) + "\n")
+
+
 def run_train_bot(root: Path, gen: str) -> None:
     from pipeline.core.config import Source
     from pipeline.stages.train_bot import train_bot
 
     n = {"old": 3, "new": 4}[gen]
-    train_bot([Source(path=LABELLED / "caverlee")], Path("models/bot_likeness.skops"),
+    train_bot([Source(path=root / "caverlee")], Path("models/bot_likeness.skops"),
               n_estimators=n, seed=0, folds=2, n_jobs=1, kind="hgb", mix="equal_sources",
               selection=False, command=f"train-bot {gen}", root=root)
 
@@ -296,7 +308,7 @@ STAGES: dict[str, Stage] = {
     "trends": Stage(prepare_trends, run_trends, ("reports/trends.json",
                                                  "reports/followers.png")),
     "demo": Stage(prepare_nothing, run_demo, ("data/raw/demo", "data/raw/demo_truth.json")),
-    "train-bot": Stage(prepare_nothing, run_train_bot,
+    "train-bot": Stage(prepare_train_bot, run_train_bot,
                        ("models/bot_likeness.skops", "models/bot_likeness.json"),
                        volatile=("models/bot_likeness.skops", "models/bot_likeness.json")),
     "train-toxicity": Stage(prepare_toxicity, run_train_toxicity,

@@ -144,3 +144,36 @@ def test_the_model_pipeline_rounds_between_features_and_classifier():
     names = [name for name, _ in model.steps]
     assert names == ["features", "round", "clf"]
     assert isinstance(model.named_steps["round"], RoundFeatures)
+
+
+@settings(max_examples=10, deadline=None)
+@given(chunking=chunkings)
+def test_bot_score_is_the_same_in_any_chunking(chunking):
+    """bot_score ranks each follower among the followers BotLikeness was fitted on (its
+    population), never among the rows that share the call."""
+    from pathlib import Path
+
+    from pipeline.data.frame import account_frame
+    from pipeline.features.bot import BotLikeness
+
+    model = Path(__file__).resolve().parents[2] / "models" / "bot_likeness.skops"
+    rng = np.random.default_rng(5)
+    now = pd.Timestamp("2024-06-01", tz="UTC")
+    n = 200
+    frame = account_frame(pd.DataFrame({
+        "platform": np.where(np.arange(n) % 4, "mastodon", "bluesky"),
+        "account_id": [str(i) for i in range(n)],
+        "handle": [f"user{i}" if i % 5 else f"x{i:06d}" for i in range(n)],
+        "bio": [None if i % 3 == 0 else "bread " * (i % 7) for i in range(n)],
+        "followers_count": rng.integers(0, 5000, n),
+        "following_count": rng.integers(0, 8000, n),
+        "posts_count": rng.integers(0, 20000, n),
+        "created_at": [now - pd.Timedelta(days=int(d)) for d in rng.integers(1, 4000, n)],
+        "has_default_avatar": rng.random(n) < 0.2,
+    }))
+    bot = BotLikeness(model_path=str(model), reference_time=now).fit(frame)
+    whole = bot.transform(frame)
+    rnd, cuts = chunking
+    order = np.arange(n)
+    rnd.shuffle(order)
+    assert np.array_equal(_chunked(bot.transform, frame, order, cuts), whole)

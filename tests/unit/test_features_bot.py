@@ -21,7 +21,7 @@ from sklearn.compose import ColumnTransformer
 from pipeline.data.frame import account_frame
 from pipeline.features.bot import (
     BOT_COLUMNS,
-    BOT_MODEL_FEATURES,
+    BOT_MODEL_INPUTS,
     PROFILE_FEATURES,
     BotLikeness,
     char_entropy,
@@ -69,6 +69,25 @@ def _new_and_established() -> pd.DataFrame:
 @pytest.fixture
 def pair() -> pd.DataFrame:
     return _new_and_established()
+
+
+def _ordinary_followers(n: int = 60, seed: int = 0) -> list[dict]:
+    """``n`` generated people: a few years old, a picture, a bio, hundreds of posts, a few
+    hundred followers and followed accounts, each count spread over an order of magnitude."""
+    rng = np.random.default_rng(seed)
+    return [{"account_id": f"person{i}", "handle": f"reader_{i}", "display_name": f"Reader {i}",
+             "bio": "Books, bikes and bread " * int(rng.integers(1, 4)),
+             "followers_count": int(rng.integers(30, 900)),
+             "following_count": int(rng.integers(40, 700)),
+             "posts_count": int(rng.integers(80, 6000)),
+             "created_at": NOW - pd.Timedelta(days=int(rng.integers(300, 4000))),
+             "has_default_avatar": False} for i in range(n)]
+
+
+@pytest.fixture
+def followers(pair) -> pd.DataFrame:
+    """The pair among 60 ordinary followers: the population bot_score ranks them in."""
+    return pd.concat([pair, _frame(_ordinary_followers())], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -121,32 +140,76 @@ def test_features_alone_rank_new_mass_follower_as_more_bot_like(pair, bot_resear
     assert p_new > p_old + 0.1
 
 
-def test_shipped_model_scores_new_mass_follower_as_bot(pair, shipped_model_path):
+def test_shipped_model_scores_new_mass_follower_as_bot(followers, shipped_model_path):
     bot = BotLikeness(model_path=shipped_model_path).set_output(transform="pandas")
-    out = bot.fit_transform(pair).set_axis(["new", "old"])
+    out = bot.fit_transform(followers).iloc[:2].set_axis(["new", "old"])
     assert out.columns[-1] == "bot_score"
     assert out.loc["new", "bot_score"] > 0.5 > out.loc["old", "bot_score"]
-    assert set(bot.bot_model_features_) <= set(BOT_MODEL_FEATURES)
+    assert set(bot.bot_model_features_) <= set(BOT_MODEL_INPUTS)
+
+
+def test_bot_score_is_how_far_an_account_stands_out_among_the_followers(shipped_model_path):
+    """The same dormant account (no posts, no bio, default avatar, a year old) is ordinary
+    among dormant followers and stands out among active people: the score says so."""
+    quiet = {"handle": "quiet", "followers_count": 0, "following_count": 3, "posts_count": 0,
+             "created_at": NOW - pd.Timedelta(days=400), "has_default_avatar": True}
+    dormant = [{**quiet, "account_id": f"d{i}", "handle": f"quiet{i}",
+                "following_count": 1 + i % 5,
+                "created_at": NOW - pd.Timedelta(days=200 + 10 * i)} for i in range(60)]
+    probe = _frame([{**quiet, "account_id": "probe"}])
+    scores = {}
+    for name, population in (("dormant", dormant), ("active", _ordinary_followers())):
+        bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(
+            _frame(population))
+        scores[name] = bot.set_output(transform="pandas").transform(probe)["bot_score"].iloc[0]
+    assert scores["dormant"] < 0.5 < scores["active"]
+
+
+def test_an_account_the_platform_marks_as_a_bot_scores_one(followers, shipped_model_path):
+    marked = followers.copy()
+    marked["is_bot_flagged"] = pd.array([False] * len(marked), dtype="boolean")
+    bot = BotLikeness(model_path=shipped_model_path, platform_flag=False).set_output(
+        transform="pandas").fit(marked)
+    plain = bot.transform(marked)["bot_score"]
+    least = int(plain.idxmin())  # the least bot-like follower says it is a bot
+    marked.loc[least, "is_bot_flagged"] = True
+    scores = bot.set_params(platform_flag=True).transform(marked)["bot_score"]
+    assert plain[least] < 0.1 and scores[least] == 1.0
+    pd.testing.assert_series_equal(plain.drop(index=least), scores.drop(index=least))
+    # Without platform_flag the flag leaves the score alone.
+    assert bot.set_params(platform_flag=False).transform(marked)["bot_score"][least] == \
+        plain[least]
+
+
+def test_a_bot_likeness_fitted_without_a_population_says_to_refit(pair, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path).fit(pair)
+    del bot.population_  # as an earlier version fitted and saved it
+    with pytest.raises(ValueError, match="fit it again"):
+        bot.transform(pair)
 
 
 def test_shipped_sidecar_matches_the_code(shipped_model_path):
+    from pipeline.features.population import STANDOUT_COLUMNS
+
     sidecar = json.loads(Path(shipped_model_path).with_suffix(".json").read_text())
     model = load_bot_model(shipped_model_path)
     assert sidecar["features"] == list(model.feature_names_in_)
-    assert set(sidecar["features"]) <= set(BOT_MODEL_FEATURES)
-    # Only cresci-2017 publishes likes and listed counts: they cannot be validated elsewhere.
-    assert not {"log_likes_count", "log_listed_count", "verified"} & set(sidecar["features"])
+    # How far an account stands out among its platform's accounts, never the raw scale.
+    assert set(sidecar["features"]) <= set(STANDOUT_COLUMNS)
+    assert sidecar["population"]["bot_share"] == 0.1
+    assert sidecar["population"]["monotonic_increasing"] == sidecar["features"]
     assert sidecar["command"].startswith("followback train-bot")
     sources = {s["name"]: s for s in sidecar["sources"]}
     assert set(sources) == {"cresci-2017", "caverlee-2011", "instafake-2019",
-                            "instagram-kaggle"}
+                            "instagram-kaggle", "mastodon-bot-flag"}
     files = [f for s in sources.values() for f in s["files"]]
-    assert len(files) == 9 + 2 + 2 + 2 and all(len(f["sha256"]) == 64 for f in files)
+    assert len(files) == 9 + 2 + 2 + 2 + 2 and all(len(f["sha256"]) == 64 for f in files)
     metrics = sidecar["metrics"]
     assert set(metrics["leave_one_source_out"]) == set(sources)
-    # The issue's goal on every source the model did not see.
-    assert all(m["roc_auc"] >= 0.8 for m in metrics["leave_one_source_out"].values())
-    assert set(metrics["leave_one_platform_out"]) == {"twitter", "instagram"}
+    # Issue 25's aims: 0.75 on every platform held out, no source below 0.5.
+    assert set(metrics["leave_one_platform_out"]) == {"twitter", "instagram", "mastodon"}
+    assert all(m["roc_auc"] >= 0.75 for m in metrics["leave_one_platform_out"].values())
+    assert all(m["roc_auc"] > 0.5 for m in metrics["leave_one_source_out"].values())
     assert set(metrics["leave_one_group_out"]) == {
         "social_spambots", "traditional_spambots", "fake_followers"}
     # Small enough to ship in the repository.
@@ -252,13 +315,13 @@ def test_last_post_time_comes_from_posts_when_the_platform_gives_none(pair):
 # --- evidence ------------------------------------------------------------------------------
 
 
-def test_evidence(pair, shipped_model_path):
-    bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(pair)
+def test_evidence(pair, followers, shipped_model_path):
+    bot = BotLikeness(model_path=shipped_model_path, reference_time=NOW).fit(followers)
     evidence = bot.evidence(pair)
     assert list(evidence.index) == list(pair.index)
     new, old = evidence["evidence"]
     assert new.startswith("account 14 days old; default avatar; follows 4,000 (286 a day); "
-                          "no posts seen; bot score 0.")
+                          "no posts seen; bot score ")
     assert old.startswith("account 2,900 days old; follows 290; bot score 0.")
     assert evidence["account_age_days"].tolist() == pytest.approx([14.0, 2900.0], abs=0.2)
     assert evidence["default_avatar"].tolist() == [True, False]
@@ -312,12 +375,14 @@ def test_evidence_says_the_follower_group_an_account_belongs_to():
 
 
 def test_clone_set_params_and_fit_transform_equals_transform(pair):
-    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW, groups=False)
+    bot = BotLikeness(duplicate_threshold=0.7, reference_time=NOW, groups=False,
+                      platform_flag=False)
     copy = clone(bot)
     assert copy.get_params() == {"model_path": None, "reference_time": NOW,
-                                 "duplicate_threshold": 0.7, "groups": False}
-    copy.set_params(duplicate_threshold=0.9, groups=True)
-    assert copy.duplicate_threshold == 0.9 and copy.groups is True
+                                 "duplicate_threshold": 0.7, "groups": False,
+                                 "platform_flag": False}
+    copy.set_params(duplicate_threshold=0.9, groups=True, platform_flag=True)
+    assert copy.duplicate_threshold == 0.9 and copy.groups is True and copy.platform_flag
     fitted = clone(bot).fit(pair)
     np.testing.assert_allclose(fitted.transform(pair), clone(bot).fit_transform(pair))
 
@@ -414,7 +479,8 @@ def test_model_without_profile_feature_names_is_refused(tmp_path):
     ("X", "error", "message"),
     [
         (np.zeros((2, 15)), TypeError, "needs a DataFrame"),
-        (pd.DataFrame({"handle": ["a"]}), ValueError, "missing input columns: display_name"),
+        (pd.DataFrame({"handle": ["a"]}), ValueError,
+         "missing input columns: platform, display_name"),
     ],
 )
 def test_bad_input_raises_clear_error(X, error, message):

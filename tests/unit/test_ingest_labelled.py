@@ -1,4 +1,5 @@
-"""Readers of the length-only labelled research sets: caverlee-2011, InstaFake, Instagram Kaggle.
+"""Readers of the labelled research sets that are not cresci-2017 users tables: the length-only
+caverlee-2011, InstaFake and Instagram Kaggle, and mastodon-bot-flag's Account entities.
 
 Each fixture folder holds real rows of its source and bad rows; the bad rows become rejects
 with their line (or record) and reason while the good ones are read, and fields a source does
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core.console import FollowbackError
-from pipeline.data.ingest import caverlee, instafake, instagram_kaggle
+from pipeline.data.ingest import caverlee, instafake, instagram_kaggle, mastodon_bot_flag
 from pipeline.features.bot import PROFILE_FEATURES, profile_features
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "labelled"
@@ -123,3 +124,44 @@ def test_fits_tells_the_layouts_apart():
     assert instafake.fits(FIXTURES / "instafake")
     assert instagram_kaggle.fits(FIXTURES / "instagram_kaggle")
     assert not instagram_kaggle.fits(FIXTURES / "caverlee")
+    assert mastodon_bot_flag.fits(FIXTURES / "mastodon_bot_flag")
+    assert not mastodon_bot_flag.fits(FIXTURES / "instafake")
+
+
+# Generated entities in Mastodon's REST shape (no real account): five in humans.json, three and
+# a string in bots.json.
+def test_mastodon_bot_flag_good_entities_and_rejects():
+    s = mastodon_bot_flag.read(FIXTURES / "mastodon_bot_flag")
+    assert (s.name, s.platform) == ("mastodon-bot-flag", "mastodon")
+    assert s.accounts["account_id"].tolist() == ["101", "102", "103", "201", "202"]
+    assert s.labels.tolist() == [0, 0, 0, 1, 1]
+    assert _reasons(s) == {
+        "humans.json record 4": "bot is True in a file of humans",
+        "humans.json record 5": "created_at: not a date: 'sometime'",
+        "bots.json record 3": "bot: the label is missing",
+        "bots.json record 4": "expected a JSON object, got str",
+    }
+    assert [f["rows_read"] for f in s.files] == [5, 4]
+    assert [f["accounts"] for f in s.files] == [3, 2]
+    # mastodon.social's own accounts and cached copies of other servers' accounts.
+    assert s.groups.tolist() == ["local", "local", "remote", "local", "remote"]
+
+
+def test_mastodon_bot_flag_keeps_the_label_and_file_format_out_of_the_features():
+    s = mastodon_bot_flag.read(FIXTURES / "mastodon_bot_flag")
+    # The label is not a feature, nor are fields only one of the crawl's file formats has.
+    for column in ("is_bot_flagged", "last_post_at", "url"):
+        assert column not in s.accounts.columns, column
+    # A bare date and a midnight timestamp are the same day.
+    assert s.accounts["created_at"].tolist() == [
+        pd.Timestamp("2022-11-07", tz="UTC"), pd.Timestamp("2019-04-02", tz="UTC"),
+        pd.Timestamp("2022-11-07", tz="UTC"), pd.Timestamp("2020-04-13", tz="UTC"),
+        pd.Timestamp("2018-01-09", tz="UTC")]
+    f = _features(s)
+    assert f["bot_flagged"].isna().all() and f["log_days_since_last_post"].isna().all()
+    assert f["default_avatar"].tolist() == [1, 0, 1, 0, 0]
+    # The note's HTML is read as text; a null note is an empty bio.
+    assert s.accounts["bio"].tolist()[:3] == ["", "Watercolours & walks.", ""]
+    assert s.accounts["is_private"].tolist() == [0, 0, 1, 0, 0]
+    assert f["log_followers_count"].iloc[4] == pytest.approx(np.log1p(54_820_002))
+    assert f["handle_length"].tolist() == [12, 10, 5, 11, 4]  # without the server
