@@ -23,6 +23,7 @@ from pipeline.stages.score.spool import (
     Spool,
     assemble,
     default_sources,
+    groups_cache_path,
     inputs_fingerprint,
     iter_records,
     spool_groups,
@@ -175,7 +176,9 @@ def score(
         if model.background is None and background_path.is_file():
             model = model.with_background(np.load(background_path, allow_pickle=False))
         todo = [k for k in range(n_chunks) if not _part(work, k).is_file()]
-        groups = spool_groups(spool, n_chunks, cfg.features.max_posts, work / "groups.parquet")
+        groups = spool_groups(spool, n_chunks, cfg.features.max_posts, work / "groups.parquet",
+                              cache=groups_cache_path(cfg.base.cache_dir, key["inputs"],
+                                                      cfg.features.max_posts))
         summary.resumed_chunks = n_chunks - len(todo)
         if summary.resumed_chunks:
             console.print(f"resuming: {summary.resumed_chunks} of {n_chunks} chunks already "
