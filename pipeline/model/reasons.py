@@ -386,17 +386,20 @@ def explain_frame(
     overrides: Overrides,
     features: np.ndarray | None = None,
     rules: RulesConfig | None = None,
+    attribution: str = "structure",
 ) -> pd.DataFrame:
     """Probability, verdict, override, top reasons and contribution per criterion per account.
 
     Columns: ``account_id, handle, display_name, bio, probability, threshold, verdict,
     override, reason_1..3, contrib_<criterion>`` for the six criteria (log-odds). ``rules``
-    (``evaluate.rules``) sets when a reason's words name a red flag (:func:`red_flags`).
+    (``evaluate.rules``) sets when a reason's words name a red flag (:func:`red_flags`);
+    ``attribution`` how the contributions are computed (:func:`attribute`'s ``method``).
     """
     frame = frame.reset_index(drop=True)
     if features is None:
         features = feature_matrix(model, frame)
-    attribution = attribute(model, features, background, index=frame.index)
+    attribution = attribute(model, features, background, index=frame.index,
+                            method=attribution)
     threshold = float(model[-1].threshold)
     model_verdict = verdict(attribution.probability, threshold, margin)
     override = overrides.apply(frame)

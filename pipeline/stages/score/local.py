@@ -16,7 +16,14 @@ from pipeline.core.config import Config, Source
 from pipeline.core.console import FollowbackError, console, progress
 from pipeline.data import io
 from pipeline.data.frame import training_sample, with_groups
-from pipeline.data.scores import DECIMALS, FLOAT_COLUMNS, conform_scores, rejects_path
+from pipeline.data.scores import (
+    DECIMALS,
+    FLOAT_COLUMNS,
+    conform_scores,
+    rejects_path,
+    sidecar_path,
+    write_sidecar,
+)
 from pipeline.stages.score.spool import (
     FORMAT_VERSION,
     ScoreSummary,
@@ -203,7 +210,14 @@ def score(
         # The scores and their rejects go in together (pipeline.data.io.OutputSet): a run killed
         # at any point leaves both old or both new, and the parts stay for the next run.
         with io.OutputSet() as files:
-            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary)
+            parts = [_part(work, k) for k in range(n_chunks)]
+            written = files.file(out)
+            assemble(parts, written, summary)
+            if suffix != ".parquet":
+                # The Parquet copy the app pages from (pipeline.data.scores.page): it records
+                # the size and time of the file it copies, which the move keeps.
+                write_sidecar((pd.read_parquet(p) for p in parts), out, source=written,
+                              target=files.file(sidecar_path(out)))
             spool.write_rejects(files.file(summary.rejects))
     finally:
         spool.close()
