@@ -11,6 +11,7 @@ in Russian", "max toxicity 0.93 in a post of 2026-03-02").
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 
 from pipeline.core.config import RulesConfig, UserConfig
 from pipeline.core.console import FollowbackError
+from pipeline.core.words import counted
 from pipeline.features.toxicity import flag_score
 from pipeline.model.attribution import (
     CRITERION_ORDER,
@@ -27,7 +29,12 @@ from pipeline.model.attribution import (
     contrib_column,
     feature_matrix,
 )
-from pipeline.model.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
+from pipeline.model.compose import (
+    CRITERIA,
+    CRITERIA_NEUTRAL,
+    CRITERIA_NEUTRAL_PLURAL,
+    CRITERIA_POSITIVE,
+)
 
 FOLLOW, SKIP, REVIEW = "follow back", "skip", "review"
 VERDICTS = (FOLLOW, REVIEW, SKIP)
@@ -71,9 +78,19 @@ def _bio_sentence(row: pd.Series) -> str | None:
         return None
     n, followed = row.get("similar_decided"), row.get("similar_followed")
     if n is not None and not pd.isna(n) and int(n) > 0:
-        text += (f"; of the {int(n)} bios you decided on most like it, you followed back "
-                 f"{int(followed)}")
+        followed = 0 if followed is None or pd.isna(followed) else int(followed)
+        if int(n) == 1:
+            text += ("; I followed back the one bio like it I decided on" if followed else
+                     "; I did not follow back the one bio like it I decided on")
+        else:
+            text += (f"; of the {int(n)} bios I decided on most like it, I followed back "
+                     f"{followed}")
     return text
+
+
+# What the platform calls each kind of text, as the evidence names the most toxic one.
+_KIND_WORDS = {"post": "a post", "repost": "a repost", "reply": "a reply",
+               "like": "a liked post"}
 
 
 def _toxicity_sentence(row: pd.Series) -> str | None:
@@ -87,13 +104,14 @@ def _toxicity_sentence(row: pd.Series) -> str | None:
         text += f" ({meaning})"
     date = _date(row.get("most_toxic_date"))
     kind = text_or_none(row.get("most_toxic_kind")) or "post"
-    text += f" in a {kind} of {date}" if date else f" in a {kind}"
+    words = _KIND_WORDS.get(kind, f"a {kind}")
+    text += f" in {words} of {date}" if date else f" in {words}"
     labels = text_or_none(row.get("labels"))
     if labels:
         text += f"; in it: {labels}"
     n_toxic = row.get("n_toxic")
     if n_toxic is not None and not pd.isna(n_toxic):
-        text += f"; {int(n_toxic)} of {int(n)} texts toxic"
+        text += f"; {int(n_toxic)} of {counted(int(n), 'text')} toxic"
     return text
 
 
@@ -101,7 +119,8 @@ def _topic_sentence(row: pd.Series) -> str | None:
     n = row.get("n_posts")
     if n is None or pd.isna(n) or int(n) == 0:
         return "no posts to compare with mine"
-    text = f"similarity {float(row.get('similarity') or 0):.2f} to my posts over {int(n)} posts"
+    text = (f"similarity {float(row.get('similarity') or 0):.2f} to my posts over "
+            f"{counted(int(n), 'post')}")
     post = text_or_none(row.get("most_relevant_post"))
     if post:
         text += f'; closest: "{_short(post, 60)}"'
@@ -302,35 +321,75 @@ def _known(flags: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
     return flags[[c for c in flags.columns if _FLAG_FEATURE[c] in named.columns]]
 
 
+def neutral_phrase(criterion: str, against: bool) -> str:
+    """The criterion named with the direction of its push, claiming nothing of the account:
+    "your bio makes me less likely to follow back"."""
+    if criterion in CRITERIA_NEUTRAL:
+        noun = CRITERIA_NEUTRAL[criterion]
+        verb = "make" if CRITERIA_NEUTRAL_PLURAL[criterion] else "makes"
+    else:  # a criterion of a custom extractor
+        noun, verb = f'the "{criterion}" criterion', "makes"
+    return f"{noun} {verb} me {'less' if against else 'more'} likely to follow back"
+
+
 def phrase(criterion: str, contribution: float, red_flag: bool | None = None) -> str:
     """The person's words for one criterion's push: against (negative) or for (positive).
 
-    Where the words would be false of the account (``red_flag`` False for a push against: "you
-    have no about" for a bio that says something; True for a push for; NA either way, e.g. "your
-    posts are civil" with no posts to judge), the criterion is named with the direction of its push
-    instead: "your about weighs against following back". The model learnt that weight from
-    the person's decisions; the words must not claim a flag the account does not have.
+    Where the words would be false of the account (``red_flag`` False for a push against: "your
+    bio doesn't say who you are" for a bio that says something; True for a push for; NA either
+    way, e.g. "your posts are civil" with no posts to judge), the criterion is named with the
+    direction of its push instead: "your bio makes me less likely to follow back" (see
+    :func:`neutral_phrase`). The model learnt that weight from the person's decisions; the
+    words must not claim a flag the account does not have. A criterion of a custom extractor
+    has no words of its own and is always named.
     """
     against = contribution < 0
-    said = (CRITERIA if against else CRITERIA_POSITIVE).get(criterion, criterion)
-    if red_flag is None or criterion not in CRITERIA_NEUTRAL:
+    said = (CRITERIA if against else CRITERIA_POSITIVE).get(criterion)
+    if said is None:
+        return neutral_phrase(criterion, against)
+    if red_flag is None:
         return said
     if red_flag is not pd.NA and bool(red_flag) == against:
         return said
-    return f"{CRITERIA_NEUTRAL[criterion]} weighs {'against' if against else 'for'} following back"
+    return neutral_phrase(criterion, against)
+
+
+# Words of earlier versions, so that a scores file written by one still maps to its criteria.
+_LEGACY_WORDS: dict[str, str] = {
+    "you have no about": "bio",
+    "your following-to-follower ratio is low": "ratio",
+    "your content isn't relevant to my interests": "topic",
+    "your about says who you are": "bio",
+    "you don't play the ratio game": "ratio",
+    "your content matches my interests": "topic",
+    "your about": "bio",
+}
+_NEUTRAL_HEAD = re.compile(r"^(?P<noun>.+?) (?:makes?|weighs) "
+                           r"(?:me (?:less|more) likely to follow back|(?:against|for) "
+                           r"following back)$")
 
 
 def criterion_of_phrase(text: str) -> str | None:
-    """``"you have no about — empty bio"`` -> ``bio`` (None for text that is no reason)."""
+    """``"your bio doesn't say who you are — empty bio"`` -> ``bio`` (None for text that is
+    no reason). Earlier versions' words map too."""
     head = str(text).split(" — ", 1)[0].strip()
     for words in (CRITERIA, CRITERIA_POSITIVE):
         for crit, said in words.items():
             if said == head:
                 return crit
-    for crit, noun in CRITERIA_NEUTRAL.items():
-        if head in (f"{noun} weighs against following back", f"{noun} weighs for following back"):
+    if head in _LEGACY_WORDS:
+        return _LEGACY_WORDS[head]
+    match = _NEUTRAL_HEAD.match(head)
+    if match is None:
+        return None
+    noun = match.group("noun")
+    for crit, said in CRITERIA_NEUTRAL.items():
+        if noun == said:
             return crit
-    return None
+    if noun in _LEGACY_WORDS:
+        return _LEGACY_WORDS[noun]
+    custom = re.fullmatch(r'the "(.+)" criterion', noun)
+    return custom.group(1) if custom else None
 
 
 def ranked_reasons(contributions: pd.Series, verdict_: str) -> list[str]:
