@@ -103,17 +103,26 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame) -> dict:
 def full_precision(cfg, model, folder: Path, repeats: int) -> dict:
     """``attribute`` with both methods on the same feature rows: max |difference| and the
     attribution alone, timed (best of ``repeats``)."""
-    from pipeline.data import schema
-    from pipeline.data.frame import account_frame, follower_groups, with_groups
+    from pipeline.core.config import Source
+    from pipeline.data.frame import with_groups
     from pipeline.model import attribution
+    from pipeline.stages.score.spool import Spool, iter_records, spool_groups
 
-    accounts = pd.read_csv(folder / "accounts.csv", dtype=str, keep_default_na=False)
-    posts = pd.read_json(folder / "posts.jsonl", lines=True,
-                         dtype={"account_id": str, "post_id": str})
-    accounts = schema.conform("accounts", accounts.replace({"": None}))
-    frame = account_frame(accounts, schema.conform("posts", posts),
-                          max_posts=cfg.features.max_posts)
-    frame = with_groups(frame, follower_groups(frame))
+    # The model input exactly as score builds it: through the spool, with the group counts.
+    path = folder.parent / f"{folder.name}.spool.sqlite"
+    path.unlink(missing_ok=True)
+    spool = Spool(path)
+    for item in iter_records([Source(path=folder)]):
+        spool.add(item)
+    n = spool.finish(10**9)["accounts"]
+    spool.close()
+    spool = Spool(path)
+    groups_path = folder.parent / f"{folder.name}.groups.parquet"
+    groups_path.unlink(missing_ok=True)
+    frame = with_groups(spool.chunk_frame(0, cfg.features.max_posts),
+                        spool_groups(spool, 1, cfg.features.max_posts, groups_path))
+    spool.close()
+    assert len(frame) == n
     pipe, background = model.pipeline, model.background
     features = attribution.feature_matrix(pipe, frame)
     out, values = {}, {}
@@ -137,6 +146,8 @@ def full_precision(cfg, model, folder: Path, repeats: int) -> dict:
 BASELINE_SNIPPET = r"""
 import json, sys, time
 from pathlib import Path
+import pipeline
+assert sys.argv[0] == "-c" and "code-" in pipeline.__file__, pipeline.__file__
 from pipeline.core.config import load_config, Source
 from pipeline.model.tracking import load_model
 from pipeline.stages import score as scoring
@@ -172,10 +183,12 @@ def baseline_code(commit: str, work: Path, params: Path, model_dir: Path, folder
     old_params.write_text(yaml.safe_dump(old, sort_keys=False))
     env = {**os.environ, "PYTHONPATH": str(code)}
     before = load()
-    done = subprocess.run([sys.executable, "-c", BASELINE_SNIPPET, str(old_params),
+    # In the repository, as this process (the model's extractors name files relative to it);
+    # -P keeps the repository's own package off the path, so the archived one is imported.
+    done = subprocess.run([sys.executable, "-P", "-c", BASELINE_SNIPPET, str(old_params),
                            str(model_dir), str(folder), str(warm_folder),
                            str(work / f"scores-{commit[:10]}.csv")],
-                          capture_output=True, text=True, env=env, cwd=str(work))
+                          capture_output=True, text=True, env=env, cwd=str(REPO))
     if done.returncode:
         raise RuntimeError(f"baseline code {commit} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
