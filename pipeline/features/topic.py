@@ -1,4 +1,4 @@
-"""Criterion "your content isn't relevant to my interests": posts compared with the person's own.
+"""Criterion "your posts aren't about my interests": posts compared with the person's own.
 
 The person's own posts are embedded in ``fit``; their mean direction (the centroid) and
 ``n_clusters`` KMeans clusters of them (one per interest, e.g. bread, cycling, gardening) are the
@@ -29,7 +29,7 @@ from pipeline.features.precision import row_products
 
 FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts",
             "topic_no_own_posts"]
-NOTHING_TO_COMPARE = "nothing to compare with: you have no own posts yet"
+NOTHING_TO_COMPARE = "nothing to compare with: I have no posts of my own yet"
 # An account's content: what it wrote, shared or liked all say what it is about.
 CONTENT_KINDS = ("post", "repost", "reply", "like")
 logger = logging.getLogger(__name__)

@@ -137,14 +137,7 @@ def feature_matrix(model, frame: pd.DataFrame) -> np.ndarray:
 
 def log_odds_function(model) -> Callable[[np.ndarray], np.ndarray]:
     """``matrix -> logit P(follow back)`` of the fitted classifier step (calibration included)."""
-    clf = model[-1]
-    names = getattr(clf, "feature_names_in_", None)
-
-    def f(matrix: np.ndarray) -> np.ndarray:
-        data = pd.DataFrame(matrix, columns=names) if names is not None else matrix
-        return log_odds(clf.predict_proba(data)[:, 1])
-
-    return f
+    return log_odds_function_of(model[-1])
 
 
 @dataclass
@@ -157,19 +150,45 @@ class Attribution:
     probability: np.ndarray
 
 
+# How the coalition values are computed (``score.attribution``); both give the same exact
+# values (the tests hold them to 1e-9 of each other).
+STRUCTURE, HYBRID = "structure", "hybrid"
+METHODS = (STRUCTURE, HYBRID)
+
+
 def attribute(model, features: np.ndarray, background: np.ndarray,
-              index: pd.Index | None = None) -> Attribution:
-    """Exact group Shapley values of ``features`` (already transformed by the model)."""
+              index: pd.Index | None = None, method: str = STRUCTURE) -> Attribution:
+    """Exact group Shapley values of ``features`` (already transformed by the model).
+
+    ``method``: ``structure`` reads the coalition values from the classifier's trees or
+    weights (:mod:`pipeline.model.structural`; a classifier it cannot read falls back to
+    ``hybrid`` with a warning); ``hybrid`` pushes hybrid rows through ``predict_proba``
+    (:func:`group_shapley`), for any classifier.
+    """
     from threadpoolctl import threadpool_limits
 
+    if method not in METHODS:
+        raise ValueError(f"unknown attribution method {method!r}: use {' or '.join(METHODS)}")
     names = model[:-1].get_feature_names_out()
     groups = criterion_groups(names)
-    # With torch's and scikit-learn's OpenMP runtimes both loaded, the boosted trees' predict
-    # ran 15-25x slower here until the thread count was set explicitly (measured: 30,000 rows
-    # of a calibrated HGB in 4.3 s unset, 0.17 s set to the 2 cores).
-    with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
-        phi, base, fx = group_shapley(log_odds_function(model), features, background, groups)
-        probability = model[-1].predict_proba(_named(model, features))[:, 1]
+    phi = None
+    if method == STRUCTURE:
+        # One thread: the work comes in small pieces (a chunk's predict_proba, products of a
+        # few hundred rows), where OpenMP and BLAS threads cost more than they give, and on a
+        # machine shared with other jobs far more (measured in bench/score.py: 2 threads were
+        # 20x slower than 1 at a load average of 15 on 2 cores).
+        with threadpool_limits(limits=1):
+            probability = model[-1].predict_proba(_named(model, features))[:, 1]
+            phi, base, fx = _structural_or_none(model, features, background, groups,
+                                                probability)
+    if phi is None:
+        # With torch's and scikit-learn's OpenMP runtimes both loaded, the boosted trees'
+        # predict ran 15-25x slower here until the thread count was set explicitly
+        # (measured: 30,000 rows of a calibrated HGB in 4.3 s unset, 0.17 s set to 2 cores).
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
+            probability = model[-1].predict_proba(_named(model, features))[:, 1]
+            phi, base, fx = group_shapley(log_odds_function(model), features, background,
+                                          groups)
     values = pd.DataFrame(phi, columns=list(groups), index=index)
     return Attribution(values, base, fx, probability)
 
@@ -177,3 +196,74 @@ def attribute(model, features: np.ndarray, background: np.ndarray,
 def _named(model, matrix: np.ndarray):
     names = getattr(model[-1], "feature_names_in_", None)
     return pd.DataFrame(matrix, columns=names) if names is not None else matrix
+
+
+def _structural_or_none(model, features, background, groups, probability):
+    """:func:`group_shapley_structural`, or ``(None, None, None)`` with a warning for a
+    classifier whose structure :mod:`pipeline.model.structural` does not read."""
+    import warnings
+
+    from pipeline.model import structural
+
+    try:
+        return group_shapley_structural(model[-1], features, background, groups,
+                                        fx=log_odds(probability))
+    except structural.Unsupported as why:
+        warnings.warn(f"attribution 'structure' cannot read this classifier ({why}): using "
+                      "'hybrid', the same values computed slower", stacklevel=3)
+        return None, None, None
+
+
+def group_shapley_structural(
+    clf,
+    X: np.ndarray,
+    background: np.ndarray,
+    groups: dict[str, np.ndarray],
+    fx: np.ndarray | None = None,
+    block: int | None = None,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """:func:`group_shapley` of ``log_odds(clf.predict_proba(.)[:, 1])``, its coalition
+    values read from the fitted classifier's structure (:mod:`pipeline.model.structural`).
+
+    ``fx``: the log-odds of ``X`` if already known. Raises
+    :class:`~pipeline.model.structural.Unsupported` for a classifier it cannot read, and
+    ``RuntimeError`` if its values of the full coalition (``X`` itself) or of the empty one
+    (the background) disagree with ``predict_proba``.
+    """
+    from pipeline.model import structural
+
+    X = np.asarray(X, dtype=float)
+    background = np.asarray(background, dtype=float)
+    names = list(groups)
+    prepared = structural.prepare(clf, background, groups)
+    member, W = _shapley_weights(len(names))
+    masks = np.arange(len(member))
+    V = np.empty((len(X), len(member)))
+    step = block or structural.BLOCK
+    for start in range(0, len(X), step):
+        V[start:start + step] = structural.coalition_log_odds(
+            prepared, X[start:start + step], masks, log_odds)
+    f = log_odds_function_of(clf)
+    base = float(np.mean(f(background)))
+    if fx is None:
+        fx = f(X) if len(X) else np.zeros(0)
+    fx = np.asarray(fx, dtype=float)
+    worst = max(float(np.max(np.abs(V[:, -1] - fx), initial=0.0)),
+                float(np.max(np.abs(V[:, 0] - base), initial=0.0)))
+    if worst > structural.CHECK_ATOL:
+        raise RuntimeError(f"the classifier read from its structure disagrees with its "
+                           f"predict_proba by {worst:.3g} log-odds: use score.attribution "
+                           "hybrid and report this")
+    V[:, 0], V[:, -1] = base, fx
+    return V @ W, base, fx
+
+
+def log_odds_function_of(clf) -> Callable[[np.ndarray], np.ndarray]:
+    """``matrix -> logit P(follow back)`` of a fitted classifier (calibration included)."""
+    names = getattr(clf, "feature_names_in_", None)
+
+    def f(matrix: np.ndarray) -> np.ndarray:
+        data = pd.DataFrame(matrix, columns=names) if names is not None else matrix
+        return log_odds(clf.predict_proba(data)[:, 1])
+
+    return f

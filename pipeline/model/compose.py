@@ -16,35 +16,44 @@ from pipeline.core.config import Config
 from pipeline.data import io
 from pipeline.data.frame import GROUP_COLUMNS
 
-# Criterion -> the person's own words for a reason against following back.
+# The reasons are said in the person's voice, to the follower: "I can't read your posts".
+
+# Criterion -> the person's own words for a reason against following back, said where the
+# account has the red flag the words name (pipeline.model.reasons.red_flags).
 CRITERIA: dict[str, str] = {
     "bot": "I can't tell if you're real",
     "language": "I can't read your posts",
-    "bio": "you have no about",
-    "ratio": "your following-to-follower ratio is low",
+    "bio": "your bio doesn't say who you are",
+    "ratio": "you rarely follow back",
     "toxicity": "your posts look offensive",
-    "topic": "your content isn't relevant to my interests",
+    "topic": "your posts aren't about my interests",
 }
 
 # The same criteria, said the other way round: a reason for following back.
 CRITERIA_POSITIVE: dict[str, str] = {
     "bot": "you look like a real person",
     "language": "I can read your posts",
-    "bio": "your about says who you are",
-    "ratio": "you don't play the ratio game",
+    "bio": "your bio says who you are",
+    "ratio": "you follow people back",
     "toxicity": "your posts are civil",
-    "topic": "your content matches my interests",
+    "topic": "your posts match my interests",
 }
 
-# The criterion itself, for a push the words above would misstate: the model learnt from the
-# person's decisions that a bio like this one counts against, though the bio says something.
+# The criterion itself (a noun phrase, also the label of its bar in the report), for a push
+# the words above would misstate: the model learnt from the person's decisions that a bio like
+# this one counts against, though the bio says something. Said as "your bio makes me less
+# likely to follow back"; CRITERIA_NEUTRAL_PLURAL gives the verb its number.
 CRITERIA_NEUTRAL: dict[str, str] = {
     "bot": "your profile and posting pattern",
     "language": "the languages you write in",
-    "bio": "your about",
+    "bio": "your bio",
     "ratio": "your follower numbers",
     "toxicity": "the tone of your posts",
     "topic": "what you post about",
+}
+CRITERIA_NEUTRAL_PLURAL: dict[str, bool] = {
+    "bot": True, "language": True, "bio": False, "ratio": True, "toxicity": False,
+    "topic": False,
 }
 
 BOT_COLUMNS = [

@@ -72,7 +72,8 @@ def settings_of(cfg) -> dict:
 def params_of(cfg) -> dict:
     """The predict ``params`` that make the model follow the current config's lists and margin."""
     return {"allow_list": sorted(cfg.user.allow_list), "never_list": sorted(cfg.user.never_list),
-            "review_margin": float(cfg.train.threshold.review_margin)}
+            "review_margin": float(cfg.train.threshold.review_margin),
+            "attribution": cfg.score.attribution}
 
 
 class FollowbackModel(mlflow.pyfunc.PythonModel):
@@ -140,7 +141,8 @@ class FollowbackModel(mlflow.pyfunc.PythonModel):
         """One score row per account of ``model_input`` (the raw account frame).
 
         ``params`` may replace the model's ``allow_list``, ``never_list`` and
-        ``review_margin`` (``followback score`` passes the current config's).
+        ``review_margin`` (``followback score`` passes the current config's), and choose the
+        ``attribution`` method (``structure``, the default, or ``hybrid``: the same values).
         """
         from pipeline.core.config import RulesConfig
         from pipeline.model import reasons
@@ -152,8 +154,9 @@ class FollowbackModel(mlflow.pyfunc.PythonModel):
         margin = (params or {}).get("review_margin")
         margin = float(self.settings.get("review_margin", 0.1) if margin is None else margin)
         rules = RulesConfig(**self.settings.get("rules", {}))
+        method = (params or {}).get("attribution") or "structure"
         rows = reasons.explain_frame(self.pipeline, frame, self.background, margin,
-                                     self.overrides(params), rules=rules)
+                                     self.overrides(params), rules=rules, attribution=method)
         return conform(rows)
 
 

@@ -11,6 +11,7 @@ in Russian", "max toxicity 0.93 in a post of 2026-03-02").
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 
 from pipeline.core.config import RulesConfig, UserConfig
 from pipeline.core.console import FollowbackError
+from pipeline.core.words import counted
 from pipeline.features.toxicity import flag_score
 from pipeline.model.attribution import (
     CRITERION_ORDER,
@@ -27,7 +29,12 @@ from pipeline.model.attribution import (
     contrib_column,
     feature_matrix,
 )
-from pipeline.model.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
+from pipeline.model.compose import (
+    CRITERIA,
+    CRITERIA_NEUTRAL,
+    CRITERIA_NEUTRAL_PLURAL,
+    CRITERIA_POSITIVE,
+)
 
 FOLLOW, SKIP, REVIEW = "follow back", "skip", "review"
 VERDICTS = (FOLLOW, REVIEW, SKIP)
@@ -71,9 +78,19 @@ def _bio_sentence(row: pd.Series) -> str | None:
         return None
     n, followed = row.get("similar_decided"), row.get("similar_followed")
     if n is not None and not pd.isna(n) and int(n) > 0:
-        text += (f"; of the {int(n)} bios you decided on most like it, you followed back "
-                 f"{int(followed)}")
+        followed = 0 if followed is None or pd.isna(followed) else int(followed)
+        if int(n) == 1:
+            text += ("; I followed back the one bio like it I decided on" if followed else
+                     "; I did not follow back the one bio like it I decided on")
+        else:
+            text += (f"; of the {int(n)} bios I decided on most like it, I followed back "
+                     f"{followed}")
     return text
+
+
+# What the platform calls each kind of text, as the evidence names the most toxic one.
+_KIND_WORDS = {"post": "a post", "repost": "a repost", "reply": "a reply",
+               "like": "a liked post"}
 
 
 def _toxicity_sentence(row: pd.Series) -> str | None:
@@ -87,13 +104,14 @@ def _toxicity_sentence(row: pd.Series) -> str | None:
         text += f" ({meaning})"
     date = _date(row.get("most_toxic_date"))
     kind = text_or_none(row.get("most_toxic_kind")) or "post"
-    text += f" in a {kind} of {date}" if date else f" in a {kind}"
+    words = _KIND_WORDS.get(kind, f"a {kind}")
+    text += f" in {words} of {date}" if date else f" in {words}"
     labels = text_or_none(row.get("labels"))
     if labels:
         text += f"; in it: {labels}"
     n_toxic = row.get("n_toxic")
     if n_toxic is not None and not pd.isna(n_toxic):
-        text += f"; {int(n_toxic)} of {int(n)} texts toxic"
+        text += f"; {int(n_toxic)} of {counted(int(n), 'text')} toxic"
     return text
 
 
@@ -101,7 +119,8 @@ def _topic_sentence(row: pd.Series) -> str | None:
     n = row.get("n_posts")
     if n is None or pd.isna(n) or int(n) == 0:
         return "no posts to compare with mine"
-    text = f"similarity {float(row.get('similarity') or 0):.2f} to my posts over {int(n)} posts"
+    text = (f"similarity {float(row.get('similarity') or 0):.2f} to my posts over "
+            f"{counted(int(n), 'post')}")
     post = text_or_none(row.get("most_relevant_post"))
     if post:
         text += f'; closest: "{_short(post, 60)}"'
@@ -135,22 +154,39 @@ def evidence_sentences(criterion: str, table: pd.DataFrame) -> list[str | None]:
     return out
 
 
-def evidence(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """Evidence sentences per account and criterion (None where an extractor gives none)."""
+def evidence(model, frame: pd.DataFrame, rows: dict[str, np.ndarray] | None = None
+             ) -> pd.DataFrame:
+    """Evidence sentences per account and criterion (None where an extractor gives none).
+
+    ``rows``: criterion -> the positions of the accounts whose reasons name it; only those
+    get that criterion's evidence (the others None). Each extractor's evidence of an account
+    reads that account alone, so the sentences are the same as over the whole frame (a
+    frame without the follower-group counts is the exception: the bot criterion then counts
+    groups within the frame, so it always gets the whole frame).
+    """
+    from pipeline.data.frame import GROUP_COLUMNS
+
     features = model.named_steps["features"] if hasattr(model, "named_steps") else model[0]
     out = pd.DataFrame(index=frame.index, columns=CRITERION_ORDER, dtype=object)
     for name, transformer, columns in features.transformers_:
         if name not in out.columns or not hasattr(transformer, "evidence"):
             continue
         given = frame[columns]
+        subset = None if rows is None else np.asarray(rows.get(name, []), dtype=int)
         if name == "bot":
             # The follower-group counts over the whole list travel beside the bot columns.
-            from pipeline.data.frame import GROUP_COLUMNS
-
             given = frame[[*columns, *[c for c in GROUP_COLUMNS
                                        if c in frame.columns and c not in columns]]]
-        table = transformer.evidence(given)
-        out[name] = evidence_sentences(name, table.reset_index(drop=True))
+            counted = [c for c in GROUP_COLUMNS if c in given.columns]
+            if not counted or given[counted].isna().all().all():
+                subset = None
+        if subset is None:
+            table = transformer.evidence(given)
+            out[name] = evidence_sentences(name, table.reset_index(drop=True))
+        elif len(subset):
+            table = transformer.evidence(given.iloc[subset])
+            column = out.columns.get_loc(name)
+            out.iloc[subset, column] = evidence_sentences(name, table.reset_index(drop=True))
     return out
 
 
@@ -285,35 +321,75 @@ def _known(flags: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
     return flags[[c for c in flags.columns if _FLAG_FEATURE[c] in named.columns]]
 
 
+def neutral_phrase(criterion: str, against: bool) -> str:
+    """The criterion named with the direction of its push, claiming nothing of the account:
+    "your bio makes me less likely to follow back"."""
+    if criterion in CRITERIA_NEUTRAL:
+        noun = CRITERIA_NEUTRAL[criterion]
+        verb = "make" if CRITERIA_NEUTRAL_PLURAL[criterion] else "makes"
+    else:  # a criterion of a custom extractor
+        noun, verb = f'the "{criterion}" criterion', "makes"
+    return f"{noun} {verb} me {'less' if against else 'more'} likely to follow back"
+
+
 def phrase(criterion: str, contribution: float, red_flag: bool | None = None) -> str:
     """The person's words for one criterion's push: against (negative) or for (positive).
 
-    Where the words would be false of the account (``red_flag`` False for a push against: "you
-    have no about" for a bio that says something; True for a push for; NA either way, e.g. "your
-    posts are civil" with no posts to judge), the criterion is named with the direction of its push
-    instead: "your about weighs against following back". The model learnt that weight from
-    the person's decisions; the words must not claim a flag the account does not have.
+    Where the words would be false of the account (``red_flag`` False for a push against: "your
+    bio doesn't say who you are" for a bio that says something; True for a push for; NA either
+    way, e.g. "your posts are civil" with no posts to judge), the criterion is named with the
+    direction of its push instead: "your bio makes me less likely to follow back" (see
+    :func:`neutral_phrase`). The model learnt that weight from the person's decisions; the
+    words must not claim a flag the account does not have. A criterion of a custom extractor
+    has no words of its own and is always named.
     """
     against = contribution < 0
-    said = (CRITERIA if against else CRITERIA_POSITIVE).get(criterion, criterion)
-    if red_flag is None or criterion not in CRITERIA_NEUTRAL:
+    said = (CRITERIA if against else CRITERIA_POSITIVE).get(criterion)
+    if said is None:
+        return neutral_phrase(criterion, against)
+    if red_flag is None:
         return said
     if red_flag is not pd.NA and bool(red_flag) == against:
         return said
-    return f"{CRITERIA_NEUTRAL[criterion]} weighs {'against' if against else 'for'} following back"
+    return neutral_phrase(criterion, against)
+
+
+# Words of earlier versions, so that a scores file written by one still maps to its criteria.
+_LEGACY_WORDS: dict[str, str] = {
+    "you have no about": "bio",
+    "your following-to-follower ratio is low": "ratio",
+    "your content isn't relevant to my interests": "topic",
+    "your about says who you are": "bio",
+    "you don't play the ratio game": "ratio",
+    "your content matches my interests": "topic",
+    "your about": "bio",
+}
+_NEUTRAL_HEAD = re.compile(r"^(?P<noun>.+?) (?:makes?|weighs) "
+                           r"(?:me (?:less|more) likely to follow back|(?:against|for) "
+                           r"following back)$")
 
 
 def criterion_of_phrase(text: str) -> str | None:
-    """``"you have no about — empty bio"`` -> ``bio`` (None for text that is no reason)."""
+    """``"your bio doesn't say who you are — empty bio"`` -> ``bio`` (None for text that is
+    no reason). Earlier versions' words map too."""
     head = str(text).split(" — ", 1)[0].strip()
     for words in (CRITERIA, CRITERIA_POSITIVE):
         for crit, said in words.items():
             if said == head:
                 return crit
-    for crit, noun in CRITERIA_NEUTRAL.items():
-        if head in (f"{noun} weighs against following back", f"{noun} weighs for following back"):
+    if head in _LEGACY_WORDS:
+        return _LEGACY_WORDS[head]
+    match = _NEUTRAL_HEAD.match(head)
+    if match is None:
+        return None
+    noun = match.group("noun")
+    for crit, said in CRITERIA_NEUTRAL.items():
+        if noun == said:
             return crit
-    return None
+    if noun in _LEGACY_WORDS:
+        return _LEGACY_WORDS[noun]
+    custom = re.fullmatch(r'the "(.+)" criterion', noun)
+    return custom.group(1) if custom else None
 
 
 def ranked_reasons(contributions: pd.Series, verdict_: str) -> list[str]:
@@ -336,6 +412,25 @@ def ranked_reasons(contributions: pd.Series, verdict_: str) -> list[str]:
     return list(order)
 
 
+def ranked_positions(values: np.ndarray, verdicts: np.ndarray, limit: int | None = None
+                     ) -> list[list[int]]:
+    """:func:`ranked_reasons` of every row of ``values`` (accounts x criteria) at once, as
+    column positions: the same order, computed with one sort instead of one per account."""
+    values = np.asarray(values, dtype=float)
+    verdicts = np.asarray(verdicts, dtype=object)
+    size = np.abs(values)
+    kept = ~np.isnan(values) & (size >= MIN_REASON)
+    first = np.where((verdicts == SKIP)[:, None], values < 0,
+                     np.where((verdicts == FOLLOW)[:, None], values > 0, True))
+    tier = np.where(kept, np.where(first, 0, 1), 2)
+    # lexsort is stable: equal sizes keep the criteria's order, as ranked_reasons does.
+    order = np.lexsort((-np.where(kept, size, 0.0), tier), axis=-1)
+    counts = kept.sum(axis=1)
+    if limit is not None:
+        counts = np.minimum(counts, limit)
+    return [row[:k].tolist() for row, k in zip(order, counts, strict=True)]
+
+
 def reason_text(criterion: str, contribution: float, evidence_text: str | None,
                 red_flag: bool | None = None) -> str:
     said = phrase(criterion, contribution, red_flag)
@@ -350,31 +445,42 @@ def explain_frame(
     overrides: Overrides,
     features: np.ndarray | None = None,
     rules: RulesConfig | None = None,
+    attribution: str = "structure",
 ) -> pd.DataFrame:
     """Probability, verdict, override, top reasons and contribution per criterion per account.
 
     Columns: ``account_id, handle, display_name, bio, probability, threshold, verdict,
     override, reason_1..3, contrib_<criterion>`` for the six criteria (log-odds). ``rules``
-    (``evaluate.rules``) sets when a reason's words name a red flag (:func:`red_flags`).
+    (``evaluate.rules``) sets when a reason's words name a red flag (:func:`red_flags`);
+    ``attribution`` how the contributions are computed (:func:`attribute`'s ``method``).
     """
     frame = frame.reset_index(drop=True)
     if features is None:
         features = feature_matrix(model, frame)
-    attribution = attribute(model, features, background, index=frame.index)
+    attribution = attribute(model, features, background, index=frame.index,
+                            method=attribution)
     threshold = float(model[-1].threshold)
     model_verdict = verdict(attribution.probability, threshold, margin)
     override = overrides.apply(frame)
     final = overridden_verdict(model_verdict, override)
-    proofs = evidence(model, frame)
     flags = red_flags(pd.DataFrame(features, columns=model[:-1].get_feature_names_out()),
                       rules or RulesConfig())
+    names = list(attribution.values.columns)
+    values = attribution.values.to_numpy(dtype=float)
+    top = ranked_positions(values, model_verdict, N_REASONS)
+    told = np.zeros(values.shape, dtype=bool)
+    for i, ranked in enumerate(top):
+        told[i, ranked] = True
+    proofs = evidence(model, frame, {c: np.flatnonzero(told[:, j]) for j, c in enumerate(names)})
+    proof = {c: proofs[c].tolist() for c in names if c in proofs}
+    flag = {c: flags[c].tolist() for c in names if c in flags}
     reasons: list[list[str]] = []
-    for i in range(len(frame)):
-        contrib = attribution.values.iloc[i]
-        ranked = ranked_reasons(contrib, model_verdict[i])[:N_REASONS]
-        reasons.append([reason_text(c, contrib[c],
-                                    text_or_none(proofs.at[i, c]) if c in proofs else None,
-                                    flags.at[i, c] if c in flags else None) for c in ranked])
+    for i, ranked in enumerate(top):
+        reasons.append([reason_text(names[j], values[i, j],
+                                    text_or_none(proof[names[j]][i])
+                                    if names[j] in proof else None,
+                                    flag[names[j]][i] if names[j] in flag else None)
+                        for j in ranked])
     out = pd.DataFrame({
         "account_id": frame["account_id"].astype("string"),
         "handle": frame["handle"].astype("string"),

@@ -276,6 +276,7 @@ def signature(model, example: pd.DataFrame, cfg):
         ParamSpec("allow_list", DataType.string, params["allow_list"], shape=(-1,)),
         ParamSpec("never_list", DataType.string, params["never_list"], shape=(-1,)),
         ParamSpec("review_margin", DataType.double, params["review_margin"]),
+        ParamSpec("attribution", DataType.string, params["attribution"]),
     ])
     return ModelSignature(inputs=input_schema(), outputs=outputs, params=param_schema)
 

@@ -233,19 +233,20 @@ def test_red_flags_follow_the_rules_cutoffs_and_say_when_they_cannot_tell():
 
 
 def test_words_that_would_be_false_of_the_account_name_the_criterion_instead():
-    # A push against for a bio that says something: not "you have no about".
-    assert reasons.phrase("bio", -0.8, False) == "your about weighs against following back"
+    # A push against for a bio that says something: not "your bio doesn't say who you are".
+    assert reasons.phrase("bio", -0.8, False) == "your bio makes me less likely to follow back"
     assert reasons.phrase("bio", -0.8, True) == CRITERIA["bio"]
     # A push for with a bot score of 0.75: not "you look like a real person".
     assert reasons.phrase("bot", 0.4, True) == \
-        "your profile and posting pattern weighs for following back"
+        "your profile and posting pattern make me more likely to follow back"
     assert reasons.phrase("bot", 0.4, False) == CRITERIA_POSITIVE["bot"]
     # Nothing to judge the tone by: neither "offensive" nor "civil".
     for push in (-0.3, 0.3):
-        assert reasons.phrase("toxicity", push, pd.NA).startswith("the tone of your posts weighs")
+        assert reasons.phrase("toxicity", push, pd.NA).startswith("the tone of your posts makes")
     for crit, noun in CRITERIA_NEUTRAL.items():
         text = reasons.reason_text(crit, -1.0, "evidence", False)
-        assert text == f"{noun} weighs against following back — evidence"
+        assert text.startswith(f"{noun} make")
+        assert text.endswith(" me less likely to follow back — evidence")
         assert reasons.criterion_of_phrase(text) == crit
 
 
@@ -403,12 +404,12 @@ def test_explain_command_prints_reasons_evidence_and_overrides(demo_project, dem
     assert "The pushes add up to" in out
 
 
-def test_bio_evidence_says_how_you_decided_on_bios_like_it():
+def test_bio_evidence_says_how_i_decided_on_bios_like_it():
     bio = pd.DataFrame({"bio_status": ["says something", "says something", "empty"],
                         "bio": ["Urban grower. Seed Savers Exchange.", "Home baker", None],
                         "similar_decided": [5, np.nan, np.nan],
                         "similar_followed": [1, np.nan, np.nan]})
     assert reasons.evidence_sentences("bio", bio) == [
-        'bio: "Urban grower. Seed Savers Exchange."; of the 5 bios you decided on most like '
-        "it, you followed back 1",
+        'bio: "Urban grower. Seed Savers Exchange."; of the 5 bios I decided on most like '
+        "it, I followed back 1",
         'bio: "Home baker"', "empty bio"]

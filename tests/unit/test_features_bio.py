@@ -1,4 +1,4 @@
-"""BioEmbedding: "you have no about"."""
+"""BioEmbedding: "your bio doesn't say who you are"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TopicSimilarity: "your content isn't relevant to my interests"."""
+"""TopicSimilarity: "your posts aren't about my interests"."""
 
 from __future__ import annotations
 

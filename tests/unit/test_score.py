@@ -616,11 +616,11 @@ def test_score_command_scores_every_ingested_account(demo_project, demo_scores):
     assert scores["verdict"].value_counts().to_dict().keys() >= {"follow back", "skip"}
     # The reasons speak the person's words, or name the criterion where the words would be
     # false of the account (reasons.phrase).
-    from pipeline.model.compose import CRITERIA, CRITERIA_NEUTRAL, CRITERIA_POSITIVE
+    from pipeline.model.compose import CRITERIA, CRITERIA_POSITIVE
+    from pipeline.model.reasons import neutral_phrase
 
     said = set(CRITERIA.values()) | set(CRITERIA_POSITIVE.values())
-    said |= {f"{noun} weighs {way} following back" for noun in CRITERIA_NEUTRAL.values()
-             for way in ("for", "against")}
+    said |= {neutral_phrase(c, against) for c in CRITERIA for against in (True, False)}
     heads = scores["reason_1"].dropna().str.split(" — ").str[0]
     assert heads.isin(said).all()
     assert heads.isin(set(CRITERIA.values()) | set(CRITERIA_POSITIVE.values())).mean() > 0.5

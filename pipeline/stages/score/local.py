@@ -16,16 +16,25 @@ from pipeline.core.config import Config, Source
 from pipeline.core.console import FollowbackError, console, progress
 from pipeline.data import io
 from pipeline.data.frame import training_sample, with_groups
-from pipeline.data.scores import DECIMALS, FLOAT_COLUMNS, conform_scores, rejects_path
+from pipeline.data.scores import (
+    DECIMALS,
+    FLOAT_COLUMNS,
+    conform_scores,
+    rejects_path,
+    sidecar_path,
+    write_sidecar,
+)
 from pipeline.stages.score.spool import (
     FORMAT_VERSION,
     ScoreSummary,
     Spool,
     assemble,
     default_sources,
+    groups_cache_path,
     inputs_fingerprint,
     iter_records,
     newest_undecided,
+    ordered_frames,
     spool_groups,
     work_dir,
 )
@@ -177,7 +186,9 @@ def score(
         if model.background is None and background_path.is_file():
             model = model.with_background(np.load(background_path, allow_pickle=False))
         todo = [k for k in range(n_chunks) if not _part(work, k).is_file()]
-        groups = spool_groups(spool, n_chunks, cfg.features.max_posts, work / "groups.parquet")
+        groups = spool_groups(spool, n_chunks, cfg.features.max_posts, work / "groups.parquet",
+                              cache=groups_cache_path(cfg.base.cache_dir, key["inputs"],
+                                                      cfg.features.max_posts))
         summary.resumed_chunks = n_chunks - len(todo)
         if summary.resumed_chunks:
             console.print(f"resuming: {summary.resumed_chunks} of {n_chunks} chunks already "
@@ -203,8 +214,14 @@ def score(
         # at any point leaves both old or both new, and the parts stay for the next run.
         newest = newest_undecided(cfg) if ingested else None
         with io.OutputSet() as files:
-            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary,
-                     newest)
+            parts = [_part(work, k) for k in range(n_chunks)]
+            written = files.file(out)
+            assemble(parts, written, summary, newest)
+            if suffix != ".parquet":
+                # The Parquet copy the app pages from (pipeline.data.scores.page), in the same
+                # order: it records the size and time of the file it copies, which the move keeps.
+                write_sidecar(ordered_frames(parts, newest), out, source=written,
+                              target=files.file(sidecar_path(out)))
             spool.write_rejects(files.file(summary.rejects))
     finally:
         spool.close()

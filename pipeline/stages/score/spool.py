@@ -368,15 +368,27 @@ class ScoreSummary:
         return done / self.seconds if self.seconds > 0 else float("nan")
 
 
-def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path) -> pd.DataFrame:
+def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path,
+                 cache: Path | None = None) -> pd.DataFrame:
     """Follower-group counts (:data:`pipeline.data.frame.GROUP_COLUMNS`) over the whole input,
     not one chunk: "one of 37 followers created the same week" must count all of them.
 
     Reads the spool once more, keeping only what the groups compare (creation time, bio,
     display name, post texts joined), and keeps the result beside the chunks for a resume.
+    ``cache`` (:func:`groups_cache_path`): a file that holds the counts of this very input if
+    an earlier run computed them (read instead of computing), else receives them.
     """
     if path.is_file():
         return pd.read_parquet(path)
+    if cache is not None and cache.is_file():
+        try:
+            groups = pd.read_parquet(cache)
+        except (OSError, ValueError):  # a damaged cache file is recomputed, not trusted
+            groups = None
+        if groups is not None:
+            with io.atomic_path(path) as tmp:
+                groups.to_parquet(tmp)
+            return groups
     parts = []
     for k in range(n_chunks):
         chunk = spool.chunk_frame(k, max_posts)
@@ -392,13 +404,82 @@ def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path) -> pd.
     groups = follower_groups(frame, spool.follower_snapshots())
     with io.atomic_path(path) as tmp:
         groups.to_parquet(tmp)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with io.atomic_path(cache) as tmp:
+            groups.to_parquet(tmp)
+        _prune(cache.parent, keep=GROUPS_CACHE_KEEP)
     return groups
+
+
+# How many inputs' follower-group counts the cache keeps (the most recently written).
+GROUPS_CACHE_KEEP = 8
+
+
+def groups_cache_path(cache_dir: Path | None, fingerprint: list[dict], max_posts: int
+                      ) -> Path | None:
+    """Where the follower-group counts of an input are kept between runs, or None without a
+    cache folder (``base.cache_dir``).
+
+    They depend on the input alone, not on the model: rescoring the same followers with a
+    retrained model reads them instead of hashing every bio, name and post again. The key
+    holds the inputs' content hashes, ``max_posts``, the code that computes the counts and
+    datasketch's version, so a change to any of them computes them afresh.
+    """
+    if cache_dir is None or str(cache_dir) == "":
+        return None
+    import hashlib
+    import inspect
+
+    import datasketch
+
+    from pipeline.data import frame as frame_module
+    from pipeline.data import groups as groups_module
+
+    code = "".join(inspect.getsource(m) for m in (groups_module, frame_module))
+    code += inspect.getsource(spool_groups) + inspect.getsource(Spool.chunk_frame)
+    key = json.dumps({"inputs": [{k: v for k, v in f.items() if k != "path"}
+                                 for f in fingerprint],
+                      "max_posts": int(max_posts), "format": FORMAT_VERSION,
+                      "code": hashlib.sha256(code.encode()).hexdigest(),
+                      "datasketch": datasketch.__version__}, sort_keys=True)
+    return Path(cache_dir) / "groups" / f"{hashlib.sha256(key.encode()).hexdigest()}.parquet"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def ordered_frames(parts: list[Path], newest: pd.Series | None = None
+                   ) -> Iterator[pd.DataFrame]:
+    """The rows of the part files as score frames, in the scores file's order: with ``newest``
+    (account id -> rank), those accounts first, newest first, with their ``undecided_rank``;
+    then everyone else in input order."""
+    if not parts:
+        yield conform_scores(pd.DataFrame(columns=OUTPUT_COLUMNS))
+    if newest is not None and len(newest):
+        # Two passes: the undecided (no more than the follower list) first, then the rest.
+        first = []
+        for part in parts:
+            frame = pd.read_parquet(part)
+            first.append(frame[frame["account_id"].astype(str).isin(newest.index)])
+        head = conform_scores(pd.concat(first, ignore_index=True))
+        head["undecided_rank"] = head["account_id"].astype(str).map(newest).astype("Int64")
+        yield head.sort_values("undecided_rank", kind="stable")
+        for part in parts:
+            frame = conform_scores(pd.read_parquet(part))
+            yield frame[~frame["account_id"].astype(str).isin(newest.index)]
+        return
+    for part in parts:
+        yield conform_scores(pd.read_parquet(part))
 
 
 def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None,
              newest: pd.Series | None = None) -> None:
-    """Concatenate the part files into ``out`` part by part, atomically; with ``newest``
-    (account id -> rank), those accounts first, newest first, with their ``undecided_rank``."""
+    """Concatenate the part files into ``out`` part by part, atomically, in
+    :func:`ordered_frames`' order."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -415,23 +496,8 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None,
         return frame
 
     def frames() -> Iterator[pd.DataFrame]:
-        if not parts:
-            yield conform_scores(pd.DataFrame(columns=OUTPUT_COLUMNS))
-        if newest is not None and len(newest):
-            # Two passes: the undecided (no more than the follower list) first, then the rest.
-            first = []
-            for part in parts:
-                frame = pd.read_parquet(part)
-                first.append(frame[frame["account_id"].astype(str).isin(newest.index)])
-            head = conform_scores(pd.concat(first, ignore_index=True))
-            head["undecided_rank"] = head["account_id"].astype(str).map(newest).astype("Int64")
-            yield counted(head.sort_values("undecided_rank", kind="stable"))
-            for part in parts:
-                frame = conform_scores(pd.read_parquet(part))
-                yield counted(frame[~frame["account_id"].astype(str).isin(newest.index)])
-            return
-        for part in parts:
-            yield counted(conform_scores(pd.read_parquet(part)))
+        for frame in ordered_frames(parts, newest):
+            yield counted(frame)
 
     with io.atomic_path(out) as tmp:
         if suffix == ".parquet":
