@@ -111,10 +111,12 @@ class Project:
         return self._cached("scores", [self.cfg.score.out], self._read_scores)
 
     def _read_scores(self) -> pd.DataFrame:
-        from pipeline.data.scores import read_scores
+        from pipeline.data.scores import load_scores
         from pipeline.stages.review import uncertainty
 
-        scores = read_scores(self.cfg.score.out)
+        # From the Parquet copy `score` writes beside the file when it is fresh (shared: copied
+        # before the columns below are added).
+        scores = load_scores(self.cfg.score.out).copy()
         scores["account_id"] = scores["account_id"].astype(str)
         scores["uncertainty"] = uncertainty(scores).to_numpy()
         scores["verdict_order"] = scores["verdict"].map(VERDICT_ORDER).fillna(3).astype(int)
