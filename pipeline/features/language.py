@@ -27,6 +27,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -461,3 +462,66 @@ class Readability(TextInputMixin, TransformerMixin, BaseEstimator):
                             columns=["n_posts", "n_identified", "n_readable",
                                      "unreadable_language", "unreadable_count", "bio_language",
                                      "is_private", "n_tagged", "summary"])
+
+
+@dataclass
+class LanguageProposal:
+    """The languages proposed for ``user.languages`` and what they rest on."""
+
+    languages: list[str]
+    counts: dict[str, int]       # texts per language (tagged or identified)
+    n_texts: int                 # own texts looked at
+    n_tagged: int                # of them, with the platform's language tag
+    fallback: bool = False       # nothing identified: the default was proposed
+
+    def describe(self) -> str:
+        if self.fallback:
+            return (f"no language could be told from {self.n_texts} own text(s): proposing "
+                    f"{', '.join(self.languages)} (change user.languages if you read others)")
+        shares = ", ".join(f"{language_name(c)} {self.counts[c]}" for c in self.languages)
+        return (f"from {self.n_texts} own text(s) ({self.n_tagged} tagged by the platform, the "
+                f"rest identified by lingua): {shares}")
+
+
+def propose_languages(
+    texts: Sequence[str | None],
+    tags: Sequence[str | None] | None = None,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
+    min_share: float = 0.1,
+    min_confidence: float = 0.5,
+    default: Sequence[str] = ("en",),
+    cache_dir: str | os.PathLike | None = None,
+) -> LanguageProposal:
+    """The languages a person writes in, from their own posts (and bio): ``user.languages``.
+
+    Each text counts for its platform tag (Mastodon ``language``, Bluesky ``langs``) where it
+    has one, else for lingua's language when at least ``min_confidence`` sure; a language is
+    proposed when it holds at least ``min_share`` of the texts whose language is known, most
+    frequent first. With nothing known, ``default`` is proposed and the proposal says so.
+    """
+    tags = list(tags) if tags is not None else [None] * len(texts)
+    known: list[str] = []
+    untagged = []
+    n_texts = n_tagged = 0
+    for text, tag in zip(texts, tags, strict=True):
+        if not (isinstance(text, str) and text.strip()):
+            continue
+        n_texts += 1
+        code = tag_language(tag)
+        if code is not None:
+            n_tagged += 1
+            known.append(code)
+        else:
+            untagged.append(text)
+    if untagged:
+        found = LanguageIdentifier(candidates, cache_dir, show_progress=False).identify(untagged)
+        for text in untagged:
+            code, confidence = found[str(text)]
+            if code is not None and confidence >= min_confidence:
+                known.append(code)
+    counts = dict(Counter(known))
+    chosen = sorted((c for c, n in counts.items() if n >= min_share * len(known)),
+                    key=lambda c: (-counts[c], c))
+    if not chosen:
+        return LanguageProposal(list(default), counts, n_texts, n_tagged, fallback=True)
+    return LanguageProposal(chosen, counts, n_texts, n_tagged)
