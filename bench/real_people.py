@@ -11,8 +11,8 @@ through the code that ships, and measures models on it:
   mastodon`` folder (``fetch.json``, ``me/profile.json``, ``followers/page-*.json`` in pages of
   80, ``following/page-*.json`` holding the followers they followed back: the rest of their
   following list is not in the data and changes nothing here) in a temporary folder, and reads
-  it with :func:`pipeline.ingest.load` (the ``mastodon`` importer) and
-  :func:`pipeline.frame.load_account_frame` (churn and follower-group columns), as ``dvc
+  it with :func:`pipeline.data.ingest.load` (the ``mastodon`` importer) and
+  :func:`pipeline.data.frame.load_account_frame` (churn and follower-group columns), as ``dvc
   repro`` would after one fetch. Rows whose ``note`` is non-empty (account moves) are dropped.
   The person's own bio is their only text: it stands in for their own posts (the relevance
   criterion compares followers' *posts*, which the data does not have, so it is constant
@@ -25,7 +25,7 @@ through the code that ships, and measures models on it:
   evaluate`` (1 - share of red flags) and the majority class.
 - :func:`personal_cv`: per-person stratified k-fold CV ROC-AUC (pooled out-of-fold, as
   ``followback train`` reports it) of the personal model (the whole Pipeline of
-  :func:`pipeline.features.compose.build_model`, fitted inside each fold), beside the rules and
+  :func:`pipeline.model.compose.build_model`, fitted inside each fold), beside the rules and
   the majority; :func:`newest_holdout`: fit on the older followers, test on the newest share.
 - :func:`summarize`: median, quartiles, mean and range over persons; :func:`eligible` is the
   usual selection (at least 100 followers with at least 20 of each answer).
@@ -60,7 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pipeline.config import Config, Source, relocate  # noqa: E402
+from pipeline.core.config import Config, Source, relocate  # noqa: E402
 
 DATA_ENV = "FOLLOWBACK_REAL_DATA"
 DATA_REL = Path("shared/data/follow-back-real/mastodon-ego-dev")
@@ -107,13 +107,14 @@ class Person:
     """One person as the pipeline sees them after one fetch, with what they really did."""
 
     person_id: str
-    frame: pd.DataFrame          # model input (pipeline.frame), newest follower first
+    frame: pd.DataFrame          # model input (pipeline.data.frame), newest follower first
     y: np.ndarray                # 1: followed back (the crawl's following list), 0: not
     rank: np.ndarray             # position in the follower list, 0 = newest
     own_posts: list[str]         # the person's bio (their only text), or nothing
     languages: list[str]         # user.languages as proposed from the bio
     tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
     n_moves_dropped: int = 0
+    n_rejected: int = 0          # followers the ingest refused (e.g. an unparseable date)
     features: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -148,7 +149,7 @@ def write_fetch_folder(root: Path, me: dict, followers: Sequence[dict],
     ``followback fetch mastodon`` folder under ``root``; returns the platform folder."""
     from datetime import datetime
 
-    from pipeline.fetch._run import FORMAT, MANIFEST, stamp
+    from pipeline.data.fetch._run import FORMAT, MANIFEST, stamp
 
     platform_dir = Path(root) / "mastodon"
     folder = platform_dir / stamp(datetime.fromisoformat(fetched_at.replace("Z", "+00:00")))
@@ -190,10 +191,10 @@ def load_person(person_id: str, data: str | os.PathLike | None = None,
     """One person read through the shipping ingest and frame code (see the module docstring).
 
     The fetch folder lives in a temporary folder removed before returning."""
+    from pipeline.data.frame import load_account_frame
+    from pipeline.data.ingest import load
+    from pipeline.data.ingest._common import html_to_text
     from pipeline.features.language import propose_languages
-    from pipeline.frame import load_account_frame
-    from pipeline.ingest import load
-    from pipeline.ingest._common import html_to_text
 
     me, followers, decisions = _read_person(data_dir(data) / "persons" / str(person_id))
     moved = set(decisions.loc[decisions["note"].str.strip() != "", "account_id"])
@@ -211,11 +212,14 @@ def load_person(person_id: str, data: str | os.PathLike | None = None,
         result = load([Source(path=platform_dir, format="mastodon")])
         tables = {name: res.frame for name, res in result.tables.items()}
         frame = load_account_frame(cfg, tables)
-    order = [str(a["id"]) for a in followers]
+    # A follower the ingest refused (the crawl wrote some creation dates as "1-01-01") is not
+    # in the frame: it is left out, as `followback ingest` leaves it out, and counted.
+    accepted = set(frame["account_id"].astype(str))
+    order = [str(a["id"]) for a in followers if str(a["id"]) in accepted]
     frame = frame.set_index(frame["account_id"].astype(str)).loc[order].reset_index(drop=True)
     y = np.array([int(followed[i]) for i in order])
     return Person(str(person_id), frame, y, np.arange(len(order)), own, languages, tables,
-                  n_moves_dropped=len(moved))
+                  n_moves_dropped=len(moved), n_rejected=len(followers) - len(order))
 
 
 def load_persons(ids: Iterable[str] | None = None, data: str | os.PathLike | None = None,
@@ -242,8 +246,8 @@ def config_for(person: Person, work: Path | None = None) -> Config:
 def person_features(person: Person, cfg: Config | None = None) -> pd.DataFrame:
     """The ``followback featurize`` table of the person's followers (cached on ``person``):
     ``account_id``, ``raw__*`` and every named feature, rows in follower order."""
-    from pipeline.features.compose import build_features
-    from pipeline.featurize import RAW_COLUMNS
+    from pipeline.model.compose import build_features
+    from pipeline.stages.featurize import RAW_COLUMNS
 
     if person.features is None:
         cfg = cfg or config_for(person)
@@ -264,7 +268,7 @@ def feature_matrix(features: pd.DataFrame) -> np.ndarray:
 
 def rules_proba(features: pd.DataFrame, cfg: Config) -> np.ndarray:
     """The follower-app rules' score (1 - share of red flags), as ``followback evaluate``."""
-    from pipeline.evaluate import rule_flags
+    from pipeline.stages.evaluate import rule_flags
 
     return 1.0 - rule_flags(features.set_index("account_id"),
                             cfg.evaluate.rules).mean(axis=1).to_numpy()
@@ -284,7 +288,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float | None:
 def fit_pipeline(person: Person, cfg: Config, train_idx: np.ndarray,
                  y: np.ndarray | None = None):
     """The personal model (the whole shipped Pipeline) fitted on ``train_idx``."""
-    from pipeline.features.compose import build_model
+    from pipeline.model.compose import build_model
 
     y = person.y if y is None else y
     model = build_model(cfg, person.own_posts)
