@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup bench lint clean ui java exps
+.PHONY: demo test setup bench lint clean ui java exps docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: pip takes the CPU build on this machine's disk; a loose
 	# torch pulled in later by another package would fetch a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,spark,fast]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,fast,docs]'
 	touch $(STAMP)
 
 # `followback score --engine spark` (tested in CI on local[2]) needs a Java runtime, 17 or
@@ -32,10 +32,17 @@ demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	@echo "Review report: reports/review.html   Scores: data/scores.csv"
 
-## Run the whole test suite (fast tests and the slow real-model tests).
-test: setup
+## Check the import layers, build the documentation site (docs/ -> site/) and run the whole
+## test suite (fast tests and the slow real-model tests). pytest runs last, so its summary stays
+## the last line.
+test: setup docs
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+## The documentation site: mkdocs.yml + docs/ -> site/; any warning (a broken link, a page
+## missing from the nav's files) fails the build. Offline: no fonts or scripts are fetched.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(BIN)/python bench/features.py

@@ -33,6 +33,7 @@ through the code that ships, and measures models on it:
 Run as a script, it prints the aggregate figures only::
 
     PYTHONPATH=. python bench/real_people.py               # eligible persons, 5-fold CV + holdout
+    PYTHONPATH=. python bench/real_people.py --pipeline    # the whole Pipeline in every fold
     PYTHONPATH=. python bench/real_people.py --min-followers 0 --min-each 5
 
 The data folder is ``$FOLLOWBACK_REAL_DATA`` if set, else the first
@@ -109,12 +110,12 @@ class Person:
     person_id: str
     frame: pd.DataFrame          # model input (pipeline.data.frame), newest follower first
     y: np.ndarray                # 1: followed back (the crawl's following list), 0: not
-    rank: np.ndarray             # position in the follower list, 0 = newest
+    rank: np.ndarray             # position in the follower list, 0 = newest (API order)
     own_posts: list[str]         # the person's bio (their only text), or nothing
     languages: list[str]         # user.languages as proposed from the bio
     tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
     n_moves_dropped: int = 0
-    n_rejected: int = 0          # followers the ingest refused (e.g. an unparseable date)
+    n_rejected: int = 0          # followers the contract rejected (see the ingest's rejects)
     features: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -201,6 +202,9 @@ def load_person(person_id: str, data: str | os.PathLike | None = None,
     followed = dict(zip(decisions["account_id"],
                         decisions["follow_back"].astype(str).str.lower() == "true", strict=True))
     followers = [a for a in followers if str(a["id"]) not in moved and str(a["id"]) in followed]
+    # A crawl's overlapping pages can list an account twice: keep its newest place.
+    seen: set[str] = set()
+    followers = [a for a in followers if not (str(a["id"]) in seen or seen.add(str(a["id"])))]
     following = [a for a in followers if followed[str(a["id"])]]
     bio = html_to_text(me.get("note")) or ""
     own = [bio] if bio.strip() else []
@@ -212,13 +216,13 @@ def load_person(person_id: str, data: str | os.PathLike | None = None,
         result = load([Source(path=platform_dir, format="mastodon")])
         tables = {name: res.frame for name, res in result.tables.items()}
         frame = load_account_frame(cfg, tables)
-    # A follower the ingest refused (the crawl wrote some creation dates as "1-01-01") is not
-    # in the frame: it is left out, as `followback ingest` leaves it out, and counted.
-    accepted = set(frame["account_id"].astype(str))
-    order = [str(a["id"]) for a in followers if str(a["id"]) in accepted]
+    # An account the contract rejects (see the ingest's rejects) is not in the frame.
+    ingested = set(frame["account_id"].astype(str))
+    order = [str(a["id"]) for a in followers if str(a["id"]) in ingested]
     frame = frame.set_index(frame["account_id"].astype(str)).loc[order].reset_index(drop=True)
-    y = np.array([int(followed[i]) for i in order])
-    return Person(str(person_id), frame, y, np.arange(len(order)), own, languages, tables,
+    y = np.array([int(followed[i]) for i in order], dtype=int)
+    rank = np.array([i for i, a in enumerate(followers) if str(a["id"]) in ingested], dtype=int)
+    return Person(str(person_id), frame, y, rank, own, languages, tables,
                   n_moves_dropped=len(moved), n_rejected=len(followers) - len(order))
 
 
@@ -258,6 +262,82 @@ def person_features(person: Person, cfg: Config | None = None) -> pd.DataFrame:
              person.frame[RAW_COLUMNS].add_prefix("raw__").reset_index(drop=True),
              values.reset_index(drop=True)], axis=1)
     return person.features
+
+
+FEATURE_CACHE = Path(os.environ.get("FOLLOWBACK_REAL_FEATURES",
+                                    Path(tempfile.gettempdir()) / "real-people-features"))
+
+
+def featured_person(person_id: str, data: str | os.PathLike | None = None,
+                    cache: Path | None = FEATURE_CACHE) -> Person:
+    """:func:`load_person` with :func:`person_features` filled, the table kept in ``cache``
+    (a temporary folder outside the repository: derived from the real data, never committed)
+    keyed by the repository's feature code and settings."""
+    person = load_person(person_id, data)
+    if cache is None:
+        person_features(person)
+        return person
+    import hashlib
+
+    cfg = config_for(person)
+    code = "".join(p.read_text() for p in sorted((REPO / "pipeline" / "features").glob("*.py")))
+    key = hashlib.sha256((code + cfg.features.model_dump_json() + ",".join(person.languages)
+                          + "|".join(person.own_posts)).encode()).hexdigest()[:16]
+    path = Path(cache) / f"{person_id}-{key}.parquet"
+    if path.is_file():
+        person.features = pd.read_parquet(path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        person_features(person, cfg).to_parquet(path, index=False)
+    return person
+
+
+def head(cfg: Config):
+    """The personal model without its feature step (rounding and the calibrated classifier):
+    what ``build_model`` fits after the features, to refit on a cached feature table."""
+    from pipeline.model.compose import build_model
+
+    return build_model(cfg, [])[1:]
+
+
+def fit_head(features: pd.DataFrame, y: np.ndarray, train_idx: np.ndarray, cfg: Config):
+    """:func:`head` fitted on the rows ``train_idx`` of a :func:`person_features` table."""
+    return head(cfg).fit(feature_matrix(features)[train_idx], np.asarray(y)[train_idx])
+
+
+def fast_cv(person: Person, cfg: Config | None = None, folds: int = 5,
+            seed: int = 42) -> dict[str, float | None]:
+    """:func:`personal_cv` on the cached feature table: the extractors are fitted once on all
+    followers (unsupervised, as ``followback featurize`` does), only the classifier in each
+    fold."""
+    from sklearn.model_selection import StratifiedKFold
+
+    cfg = cfg or config_for(person)
+    features = person_features(person, cfg)
+    X = feature_matrix(features)
+    p_model = np.zeros(person.n)
+    p_major = np.zeros(person.n)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, person.y):
+        p_model[te] = fit_head(features, person.y, tr, cfg).predict_proba(X[te])[:, 1]
+        p_major[te] = majority_proba(person.y[tr], len(te))
+    return {"model": auc(person.y, p_model), "rules": auc(person.y, rules_proba(features, cfg)),
+            "majority": auc(person.y, p_major)}
+
+
+def fast_holdout(person: Person, cfg: Config | None = None,
+                 fraction: float = 0.2) -> dict[str, float | None]:
+    """:func:`newest_holdout` on the cached feature table (see :func:`fast_cv`)."""
+    cfg = cfg or config_for(person)
+    features = person_features(person, cfg)
+    n_test = max(1, math.ceil(fraction * person.n))
+    te = np.flatnonzero(person.rank < n_test)
+    tr = np.flatnonzero(person.rank >= n_test)
+    if len(np.unique(person.y[tr])) < 2:
+        return {"model": None, "rules": None, "majority": None}
+    model = fit_head(features, person.y, tr, cfg)
+    return {"model": auc(person.y[te], model.predict_proba(feature_matrix(features)[te])[:, 1]),
+            "rules": auc(person.y[te], rules_proba(features, cfg)[te]),
+            "majority": auc(person.y[te], majority_proba(person.y[tr], len(te)))}
 
 
 def feature_matrix(features: pd.DataFrame) -> np.ndarray:
@@ -368,6 +448,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--holdout", type=float, default=0.2,
                         help="newest share held out (0: skip the holdout)")
     parser.add_argument("--limit", type=int, help="at most this many persons (largest first)")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="refit the whole Pipeline (extractors too) in every fold, as "
+                        "`followback train` does; default: the classifier on the cached "
+                        "feature table (extractors fitted once per person, unsupervised)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -379,10 +463,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not eligible(person, args.min_followers, args.min_each):
             continue
         n_persons += 1
-        cfg = config_for(person)
-        cv_rows.append(personal_cv(person, cfg, args.folds))
-        if args.holdout:
-            holdout_rows.append(newest_holdout(person, cfg, args.holdout))
+        if args.pipeline:
+            cfg = config_for(person)
+            cv_rows.append(personal_cv(person, cfg, args.folds))
+            if args.holdout:
+                holdout_rows.append(newest_holdout(person, cfg, args.holdout))
+        else:
+            person = featured_person(pid, args.data)
+            cfg = config_for(person)
+            cv_rows.append(fast_cv(person, cfg, args.folds))
+            if args.holdout:
+                holdout_rows.append(fast_holdout(person, cfg, args.holdout))
         print(f"  {n_persons} persons done ({time.perf_counter() - started:.0f} s)",
               file=sys.stderr)
         if args.limit and n_persons >= args.limit:

@@ -73,8 +73,9 @@ def _log_traceback(exc: BaseException) -> Path | None:
 
 # (command name, module): the module's ``cli`` function becomes the command.
 COMMANDS: list[tuple[str, str]] = [
+    ("init", "pipeline.stages.init"),
     ("demo", "pipeline.demo"),
-    ("fetch", "pipeline.data.fetch"),
+    ("fetch", "pipeline.stages.fetch"),
     ("ingest", "pipeline.data.ingest"),
     ("train-bot", "pipeline.stages.train_bot"),
     ("train-toxicity", "pipeline.stages.train_toxicity"),

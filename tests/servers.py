@@ -5,7 +5,9 @@ with ``Link`` and ``X-RateLimit-*`` headers; Bluesky ``profileView(Detailed)``,
 ``app.bsky.graph.getFollowers`` pages with ``cursor``, ``getAuthorFeed`` ``feedViewPost`` items,
 ``RateLimit-*`` headers, XRPC errors), so that the real clients (Mastodon.py, atproto) run their
 own request, pagination and error code against them. Faults can be planted: a 429 with a reset,
-a 5xx, a dropped connection, a cursor that repeats, an account deleted after the list was read.
+a 5xx, a dropped connection, a cursor that repeats (mid-list, or on the last page of a complete
+list), an account deleted after the list was read. ``World.shaped`` generates an account shaped
+like a real one (newest followers first, undecided newest, a mutual share, tiny or one-class).
 Used by the fetch and apply tests and by ``bench/fetch.py``.
 """
 
@@ -35,6 +37,20 @@ TOPICS = [
 
 def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def tid(when: datetime, clock_id: int = 0) -> str:
+    """An atproto TID (13 base32-sortable characters: microseconds since the epoch, then a
+    10-bit clock id), as a client writes it into a record key when it creates the record."""
+    value = (int(when.timestamp() * 1_000_000) << 10) | (clock_id & 1023)
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
 
 
 @dataclass
@@ -70,6 +86,47 @@ class World:
     people: dict[int, Person]
     followers: list[int]   # newest follow first
     following: list[int]
+
+    def follow_time(self, number: int) -> datetime:
+        """When a follower followed: the newest an hour before BASE_TIME, one more hour per
+        place down the list (the lists come newest first)."""
+        return BASE_TIME - timedelta(hours=1 + self.followers.index(number))
+
+    @classmethod
+    def shaped(cls, n_followers: int, mutual_share: float, undecided: int = 0,
+               n_posts: int = 4, seed: int = 0) -> World:
+        """A world shaped like a real account (generated, never real data): followers newest
+        first; the newest ``undecided`` not looked at yet (none followed back); among the
+        older ones about ``mutual_share`` followed back, mostly those whose bio speaks of the
+        person's interests (the rest have other bios or none), so a model can learn it.
+        ``mutual_share`` 0 or 1 gives a one-class account."""
+        import random
+
+        rng = random.Random(seed)
+        me = Person(1, "maya", "Maya", "Baker and cyclist in Leipzig", n_posts=12)
+        bios = ["Bread, bikes and balconies", "Sourdough nerd and weekend cyclist",
+                "Best deals every day, follow for follow", "", "Crypto signals, DM me"]
+        people, followers, following = {}, [], []
+        for i in range(n_followers):
+            number = 100 + i
+            bio = bios[rng.randrange(len(bios))]
+            liked = bio in bios[:2]
+            people[number] = Person(number, f"user{number}", f"User {number}", bio,
+                                    n_posts=n_posts, bot=bio == bios[4],
+                                    followers_count=10 + rng.randrange(400),
+                                    following_count=20 + rng.randrange(600))
+            followers.append(number)
+            if i < undecided or mutual_share <= 0:
+                continue
+            if mutual_share >= 1:
+                following.append(number)
+                continue
+            # followed back: mostly the liked ones, to the share asked for
+            p = min(1.0, mutual_share * (1.6 if liked else 0.4))
+            if rng.random() < p:
+                following.append(number)
+        me.followers_count, me.following_count = len(followers), len(following)
+        return cls(me, people, followers, following)
 
     @classmethod
     def make(cls, n_followers: int, n_following: int = 0, n_posts: int = 4) -> World:
@@ -410,7 +467,7 @@ class FakeBluesky(FakeServer):
     """A Bluesky AppView (and PDS, for login and follow records) over XRPC."""
 
     def __init__(self, world: World, password: str | None = None,
-                 repeat_cursor: bool = False, **kwargs: Any) -> None:
+                 repeat_cursor: bool | str = False, **kwargs: Any) -> None:
         super().__init__(world, **kwargs)
         self.password = password
         self.repeat_cursor = repeat_cursor
@@ -448,7 +505,9 @@ class FakeBluesky(FakeServer):
                 viewer["following"] = (f"at://{me}/app.bsky.graph.follow/"
                                        f"{self.records[person.number]}")
             if person.number in self.world.followers:
-                viewer["followedBy"] = f"at://{self.did(person)}/app.bsky.graph.follow/3kme"
+                # The follower's follow record of the person, keyed by the TID of its time.
+                viewer["followedBy"] = (f"at://{self.did(person)}/app.bsky.graph.follow/"
+                                        f"{tid(self.world.follow_time(person.number))}")
         return viewer
 
     def basic(self, person: Person, headers: dict) -> dict:
@@ -499,7 +558,10 @@ class FakeBluesky(FakeServer):
         start = int(query.get("cursor", ["c0"])[0][1:])
         page = rows[start:start + limit]
         cursor = f"c{start + limit}" if len(page) == limit else None
-        if self.repeat_cursor and start > 0 and cursor is not None:
+        if self.repeat_cursor == "last" and start > 0 and cursor is None:
+            # The AppView of Sep 2026: the last page of a complete list named itself again.
+            cursor = f"c{start}"
+        elif self.repeat_cursor is True and start > 0 and cursor is not None:
             cursor = f"c{start}"  # a broken server: the cursor stops advancing
         return page, cursor
 

@@ -29,6 +29,9 @@ class BaseConfig(_Section):
 class UserConfig(_Section):
     handle: str = "me"
     languages: list[str] = Field(default_factory=lambda: ["en"])
+    # Set by `followback init`: the next fetch fills in handle and proposes languages from
+    # your own posts, then sets this false.
+    from_fetch: bool = False
     allow_list: list[str] = Field(default_factory=list)
     never_list: list[str] = Field(default_factory=list)
 
@@ -150,6 +153,11 @@ class DecisionsConfig(_Section):
 
     implicit: bool = True            # read implicit decisions from the snapshots
     implicit_after_days: float = 14.0  # a follower not followed this long: not followed back
+    # A first fetch: followers you do not follow and that are older than your newest are
+    # "skip"; the newest (pipeline.undecided.Window) are undecided, to be judged.
+    first_fetch: bool = True
+    undecided_newest: int = 40       # the newest this many followers are undecided
+    undecided_share: float = 0.1     # or the newest this share of them, when more
     out: Path = Path("data/labels.parquet")
 
 
@@ -215,6 +223,9 @@ class FetchConfig(_Section):
     own_posts: int = 200               # the person's own newest posts fetched
     max_retries: int = 5               # per request, on 5xx and network errors
     backoff_seconds: float = 1.0       # first wait of the exponential backoff
+    # A cursor that comes back ends a list; the list is still kept when what came covers the
+    # profile's count within this share (accounts counted but not listed), else withheld.
+    cursor_tolerance: float = 0.02
     mastodon: MastodonFetchConfig = MastodonFetchConfig()
     bluesky: BlueskyFetchConfig = BlueskyFetchConfig()
 

@@ -212,6 +212,12 @@ class Snapshot(_Row):
     taken_at: RequiredTimestamp
     direction: Literal["followers", "following"]
     account_id: Id
+    # The account's place in the list as the platform gave it, 0 = the most recent follow
+    # (Mastodon and Bluesky list newest first); null where the source has no order.
+    list_position: Count = None
+    # When the follow was made, where the platform says (Bluesky's follow record key, a TID,
+    # when logged in; an export's follow time); null elsewhere (Mastodon's lists give none).
+    followed_at: Timestamp = None
 
     @field_validator("direction", mode="before")
     @classmethod
@@ -264,9 +270,9 @@ def dtypes(table: str) -> dict[str, str]:
     """The pandas dtype of every column of ``table``."""
     out = {}
     for name in MODELS[table].model_fields:
-        if name in ("created_at", "last_post_at", "decided_at", "taken_at"):
+        if name in ("created_at", "last_post_at", "decided_at", "taken_at", "followed_at"):
             out[name] = "datetime64[us, UTC]"
-        elif name.endswith("_count"):
+        elif name.endswith("_count") or name == "list_position":
             out[name] = "Int64"
         elif name.startswith(("is_", "has_")) or name == "follow_back":
             out[name] = "boolean"

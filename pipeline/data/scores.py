@@ -22,6 +22,8 @@ CONTRIB_COLUMNS = [f"contrib_{c}" for c in CRITERIA_ORDER]
 OUTPUT_COLUMNS = [
     "account_id", "handle", "display_name", "bio", "probability", "threshold", "verdict",
     "override", "reason_1", "reason_2", "reason_3", *CONTRIB_COLUMNS,
+    # 0 = your newest undecided follower (they come first); empty for everyone else
+    "undecided_rank",
 ]
 TEXT_COLUMNS = ["account_id", "handle", "display_name", "bio", "verdict", "override",
                 "reason_1", "reason_2", "reason_3"]
@@ -67,6 +69,7 @@ def conform_scores(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype("string")
     for col in FLOAT_COLUMNS:
         out[col] = out[col].astype(float)
+    out["undecided_rank"] = pd.to_numeric(out["undecided_rank"], errors="coerce").astype("Int64")
     out["override"] = out["override"].fillna("")
     return out
 

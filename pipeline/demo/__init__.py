@@ -141,6 +141,26 @@ def generate(cfg: Config) -> DemoSummary:
     )
 
 
+def demo_in_sources(cfg: Config) -> bool:
+    """Whether ``ingest.sources`` reads the demo (a fresh clone; not after `followback init`)."""
+    target = Path(cfg.demo.out_dir).resolve()
+    return any(Path(src.path).resolve() == target for src in cfg.ingest.sources)
+
+
+def skip(cfg: Config) -> None:
+    """The project is on your own account: the demo stage writes only a note where the demo
+    would go (DVC wants its outputs), and nothing reads it."""
+    note = ("The project is on your own account (ingest.sources does not read this folder), "
+            "so `followback demo` did not build the demo. `followback init demo` brings it "
+            "back.\n")
+    with OutputSet() as out:
+        folder = out.dir(cfg.demo.out_dir)
+        write_text(folder / "README.txt", note)
+        write_text(out.file(cfg.demo.truth_out), "{}\n")
+    console.print(f"the project is on your account ({cfg.user.handle}): the demo is not built "
+                  f"(`followback init demo` brings it back)", highlight=False)
+
+
 def cli(
     params: ParamsOption = Path("params.yaml"),
     n_followers: Annotated[
@@ -166,6 +186,9 @@ def cli(
     from rich.table import Table
 
     cfg = load_config(params)
+    if out is None and not demo_in_sources(cfg):
+        skip(cfg)
+        return
     update: dict[str, Any] = {}
     if n_followers is not None:
         update["n_followers"] = n_followers

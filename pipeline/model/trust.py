@@ -33,6 +33,8 @@ EXTRA_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
+    # the prior a too-thin set of decisions trains instead of the personal model
+    "pipeline.model.prior.PriorClassifier",
 )
 
 

@@ -37,6 +37,7 @@ import pandas as pd
 from pipeline.core.config import Config, load_config
 from pipeline.core.console import ParamsOption, console
 from pipeline.data import io, schema
+from pipeline.data.undecided import window_of
 
 IMPLICIT = "implicit"
 LABEL_COLUMNS = ["account_id", "follow_back", "decided_at", "note", "source", "kind"]
@@ -46,7 +47,8 @@ FOLLOWED_FIRST = "followed_first"    # you followed it before it followed you
 ALREADY_MUTUAL = "already_mutual"    # mutual in the first common snapshot: order unknown
 UNDONE = "undone"                    # followed back, unfollowed later while it still follows
 NOT_FOLLOWED = "not_followed"        # not followed back implicit_after_days after it followed
-KINDS = (FOLLOWED_BACK, FOLLOWED_FIRST, ALREADY_MUTUAL, UNDONE, NOT_FOLLOWED)
+FIRST_FETCH = "first_fetch"          # not followed in the first snapshot, older than the newest
+KINDS = (FOLLOWED_BACK, FOLLOWED_FIRST, ALREADY_MUTUAL, UNDONE, NOT_FOLLOWED, FIRST_FETCH)
 
 
 def is_implicit(note: pd.Series) -> pd.Series:
@@ -75,13 +77,40 @@ def _day(ts: pd.Timestamp) -> str:
     return f"{ts:%Y-%m-%d}"
 
 
-def implicit_decisions(snapshots: pd.DataFrame, after_days: float = 14.0) -> pd.DataFrame:
+def implicit_decisions(snapshots: pd.DataFrame, after_days: float = 14.0,
+                       window=None) -> pd.DataFrame:
     """The decisions the follower and following snapshots show (columns :data:`LABEL_COLUMNS`).
 
     Only snapshot times that hold both a follower and a following list count: at a time with
     only one of them, whether you followed an account is not known. API pages of one fetch are
-    one snapshot (as in :mod:`pipeline.data.snapshots`).
+    one snapshot (as in :mod:`pipeline.data.snapshots`). With ``window`` (a
+    :class:`pipeline.data.undecided.Window`), a follower of the first snapshot that you did not
+    follow there and that is not among your newest (the window) is a "skip" decided at that
+    snapshot, unless a later snapshot says otherwise (a follow-back, an undo, or a
+    ``not_followed`` decision, which are dated later and win).
     """
+    frame = _snapshot_decisions(snapshots, after_days)
+    if window is None or not len(snapshots):
+        return frame
+    from pipeline.data.undecided import first_fetch_skips
+
+    skips = first_fetch_skips(snapshots, window)
+    skips = skips[~skips["account_id"].isin(frame["account_id"])]
+    if not len(skips):
+        return frame
+    size = window.size(int(skips["n_followers"].iloc[0]))
+    first = pd.DataFrame({
+        "account_id": skips["account_id"], "follow_back": False,
+        "decided_at": skips["decided_at"], "kind": FIRST_FETCH, "source": IMPLICIT,
+        "note": [f"{IMPLICIT}: not followed back in your first fetch ({_day(t)}), where it "
+                 f"was not among your newest {size} followers (number {r + 1} of "
+                 f"{n}, newest first)" for t, r, n in
+                 zip(skips["decided_at"], skips["rank"], skips["n_followers"], strict=True)],
+    })
+    return _conform(pd.concat([frame, _conform(first)], ignore_index=True))
+
+
+def _snapshot_decisions(snapshots: pd.DataFrame, after_days: float) -> pd.DataFrame:
     from pipeline.data.snapshots import timeline
 
     empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in {
@@ -175,7 +204,9 @@ def build_labels(cfg: Config, tables: dict[str, pd.DataFrame] | None = None) -> 
     notes = []
     n_fed_back = 0
     if cfg.decisions.implicit:
-        implicit = implicit_decisions(tables["snapshots"], cfg.decisions.implicit_after_days)
+        implicit = implicit_decisions(
+            tables["snapshots"], cfg.decisions.implicit_after_days,
+            window_of(cfg) if cfg.decisions.first_fetch else None)
         fed_back = ingested[marked & ~ingested["account_id"].isin(implicit["account_id"])]
         n_fed_back = len(fed_back)
         implicit = pd.concat([implicit, _conform(fed_back.assign(source=IMPLICIT,

@@ -16,36 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.core.config import Config, RulesConfig, load_config
+from pipeline.core.config import Config, load_config
 from pipeline.core.console import FollowbackError, ParamsOption, console
 from pipeline.data import io
+from pipeline.model.rules import rule_flags  # the baseline's red flags (also the prior's)
 
 MODELS = ("model", "rules", "majority")
-
-
-def rule_flags(features: pd.DataFrame, rules: RulesConfig) -> pd.DataFrame:
-    """The red flags a follower-management app raises, one boolean column per criterion.
-
-    Reads the raw counts and a few named features from the ``featurize`` table. An account is
-    followed back by the rules only when it raises no flag.
-    """
-    followers = features["raw__followers_count"].astype("Float64").fillna(0)
-    following = features["raw__following_count"].astype("Float64").fillna(0)
-    ratio = (following + 1) / (followers + 1)
-    has_posts = features["language__lang_no_posts"] < 0.5
-    flags = pd.DataFrame(index=features.index)
-    flags["ratio"] = ((followers >= rules.min_followers_for_ratio)
-                      & (ratio < rules.min_ratio)).astype(bool)
-    flags["bio"] = (features["bio__bio_meaningful"] < 0.5) if rules.skip_empty_bio else False
-    flags["private"] = (features["raw__is_private"].fillna(False).astype(bool)
-                        if rules.skip_private else False)
-    read_share = features["language__lang_readable_share"]
-    flags["language"] = has_posts & (read_share < rules.min_read_share)
-    from pipeline.features.toxicity import flag_score  # scikit-learn: not at import time
-
-    flags["toxicity"] = flag_score(features) > rules.max_toxicity
-    flags["topic"] = has_posts & (features["topic__topic_centroid_cos"] < rules.min_relevance)
-    return flags.astype(bool)
 
 
 def metric_set(y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float | None]:
@@ -81,7 +57,7 @@ def evaluate(cfg: Config, predictions: pd.DataFrame, features: pd.DataFrame) -> 
         raise FollowbackError(f"{int(missing.sum())} predicted accounts have no features: "
                               "run `followback featurize` on the same ingested data")
     preds["p_rules"] = 1.0 - flags.loc[preds["account_id"]].mean(axis=1).to_numpy()
-    threshold = float(preds["threshold"].iloc[0])
+    threshold = float(preds["threshold"].iloc[0]) if len(preds) else 0.5
     out: dict = {"threshold": threshold, "n": {}}
     for split, part in preds.groupby("split"):
         y = part["y"].to_numpy()
@@ -150,6 +126,8 @@ def write_plots(
     y, p = cv["y"].to_numpy(), cv["p_model"].to_numpy()
     threshold = metrics["threshold"]
     written = []
+    if len(np.unique(y)) < 2:
+        return _no_plots(plots, out, metrics, len(y))
 
     fpr, tpr, _ = roc_curve(y, p)
     roc = pd.DataFrame({"fpr": fpr, "tpr": tpr})
@@ -206,6 +184,35 @@ def write_plots(
            xticklabels=names, ylim=(min(0, ax.get_ylim()[0]), 1))
     ax.legend()
     fig.tight_layout()
+    png = plots / "evaluation.png"
+    with io.atomic_path(out.file(png)) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+    written.append(png)
+    return written
+
+
+def _no_plots(plots: Path, out: io.OutputSet, metrics: dict, n: int) -> list[Path]:
+    """Too few decisions (or of one answer) to draw ROC and friends: empty plot files and a
+    figure that says so, so the report and `dvc plots` still find every file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, cols in (("roc", ["fpr", "tpr"]), ("pr", ["recall", "precision"]),
+                       ("calibration", ["mean_predicted", "fraction_followed_back"]),
+                       ("confusion", ["actual", "predicted"]),
+                       ("importance", ["criterion", "roc_auc_drop"])):
+        path = plots / f"{name}.csv"
+        io.write_table(pd.DataFrame(columns=cols), out.file(path))
+        written.append(path)
+    fig, ax = plt.subplots(figsize=(8, 2.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"No evaluation yet: {n} decision(s), not both answers.\n"
+            + (metrics.get("note") or "Answer with `followback review`, then `dvc repro`."),
+            ha="center", va="center", fontsize=12, wrap=True)
     png = plots / "evaluation.png"
     with io.atomic_path(out.file(png)) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
@@ -307,6 +314,13 @@ def cli(params: ParamsOption = Path("params.yaml")) -> None:
     features = pd.read_parquet(cfg.features.out)
     metrics = evaluate(cfg, predictions, features)
     metrics["per_fold"] = per_fold(predictions, metrics["threshold"])
+    training = json.loads(Path(cfg.train.metrics).read_text()) \
+        if Path(cfg.train.metrics).is_file() else {}
+    if training.get("prior") == 1:
+        metrics["model_kind"] = "prior"
+        metrics["note"] = ("the verdicts come from the prior (too few decisions for your own "
+                           "model): its figures are in sample, on the decisions it was "
+                           "calibrated on")
     imp_path = train.importance_path(cfg)
     importance = json.loads(imp_path.read_text()) if imp_path.is_file() else {}
     metrics["importance"] = importance
@@ -314,6 +328,8 @@ def cli(params: ParamsOption = Path("params.yaml")) -> None:
     run_id = log_to_mlflow(cfg, metrics, [cfg.evaluate.metrics, details_path(cfg), *files])
 
     for split in ("cv", "holdout"):
+        if split not in metrics:
+            continue
         table = Table(title=f"{split}: model vs baselines (n={metrics['n'].get(split, 0)})")
         table.add_column("")
         for k in ("roc_auc", "pr_auc", "f1", "mcc", "accuracy", "brier"):
@@ -324,8 +340,11 @@ def cli(params: ParamsOption = Path("params.yaml")) -> None:
                                  for k in ("roc_auc", "pr_auc", "f1", "mcc", "accuracy",
                                            "brier")))
         console.print(table)
-    margin = metrics["holdout"]["margin_over_rules"]
-    console.print("model minus rules on the holdout: " + ", ".join(
-        f"{k} {v:+.3f}" for k, v in margin.items() if v is not None))
+    margin = (metrics.get("holdout") or {}).get("margin_over_rules") or {}
+    if margin:
+        console.print("model minus rules on the holdout: " + ", ".join(
+            f"{k} {v:+.3f}" for k, v in margin.items() if v is not None))
+    if metrics.get("note"):
+        console.print(f"[yellow]{metrics['note']}[/]")
     console.print(f"plots: {cfg.evaluate.plots_dir}/  metrics: {cfg.evaluate.metrics}"
                   + (f"  MLflow run: {run_id}" if run_id else ""))

@@ -82,7 +82,13 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
     # where two accounts share the handle (decide would ask which).
     handles = scores["handle"].astype(str).str.lstrip("@").str.casefold()
     shared = set(handles[handles.duplicated(keep=False)])
-    order = uncertainty(scores).sort_values(kind="stable").index[:limit]
+    # Your newest undecided followers first (score's undecided_rank), then by uncertainty.
+    newest = (scores["undecided_rank"] if "undecided_rank" in scores.columns
+              else pd.Series(pd.NA, index=scores.index))
+    key = pd.DataFrame({"tier": newest.isna().astype(int),
+                        "rank": pd.to_numeric(newest, errors="coerce").fillna(0),
+                        "u": uncertainty(scores)}, index=scores.index)
+    order = key.sort_values(["tier", "rank", "u"], kind="stable").index[:limit]
     rows = []
     for rank, i in enumerate(order, start=1):
         s = scores.loc[i]
@@ -119,6 +125,7 @@ def account_rows(scores: pd.DataFrame, decided: pd.DataFrame, limit: int,
             "override": s["override"] if isinstance(s["override"], str) else "",
             "decided": None if decision is None else ("follow back" if decision else "skip"),
             "implicit": (implicit or {}).get(str(s["account_id"])) if decision is None else None,
+            "newest": None if pd.isna(newest.loc[i]) else int(newest.loc[i]) + 1,
             "reasons": reasons,
             "against": against,
             "bars": bars,

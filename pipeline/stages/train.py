@@ -89,17 +89,17 @@ def load_training_data(cfg: Config) -> TrainingData:
     known = decisions["account_id"].isin(frame["account_id"])
     decided = frame.merge(decisions[known][["account_id", "follow_back", "decided_at", "source"]],
                           on="account_id", how="inner", validate="one_to_one")
-    decided = decided.sort_values(["decided_at", "account_id"], na_position="first",
-                                  kind="stable").reset_index(drop=True)
+    # Decisions of one time (one fetch shows many) in the order of the follows: the follower
+    # list's place, older followers first, so the time-ordered holdout tests on the newest.
+    decided["_place"] = -decided["account_id"].astype(str).map(
+        follow_places(tables["snapshots"])).astype(float)
+    decided = decided.sort_values(["decided_at", "_place", "account_id"], na_position="first",
+                                  kind="stable").drop(columns="_place").reset_index(drop=True)
     y = decided["follow_back"].astype(int).to_numpy()
     source = decided["source"].astype(str).to_numpy(dtype=object)
-    check_labels(y, cfg, source)
+    # No own posts (a new account, an export without them): relevance has nothing to compare
+    # with; its features are 0 with the indicator topic_no_own_posts and training goes on.
     own = [t for t in tables["own_posts"]["text"].dropna().tolist() if t.strip()]
-    if not own:
-        raise FollowbackError(
-            "no own posts found in the ingested data: the relevance criterion compares "
-            "followers' posts with yours, so ingest your own posts (own_posts table) first"
-        )
     counts = {f"n_{s}": int((source == s).sum()) for s in ("explicit", "implicit")}
     counts.update({f"n_{s}_follow_back": int(y[source == s].sum())
                    for s in ("explicit", "implicit")})
@@ -114,6 +114,29 @@ def load_training_data(cfg: Config) -> TrainingData:
         label_counts=counts,
         cv_folds=cfg.train.cv_folds,
     )
+
+
+def enough_labels(y: np.ndarray, cfg: Config) -> bool:
+    """Whether the decisions can train the personal model (see :func:`check_labels`)."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    return (len(y) >= max(cfg.train.min_decisions, 2 * cfg.train.cv_folds)
+            and counts.min() >= cfg.train.cv_folds)
+
+
+def follow_places(snapshots: pd.DataFrame) -> pd.Series:
+    """account id -> place in the latest follower list that says who is newest (0 = newest);
+    empty without such a list."""
+    from pipeline.data.undecided import followers_at, has_order
+
+    if not len(snapshots):
+        return pd.Series(dtype=float)
+    followers = snapshots[snapshots["direction"] == "followers"]
+    for when in sorted(followers["taken_at"].unique(), reverse=True):
+        if has_order(followers[followers["taken_at"] == when]):
+            table = followers_at(snapshots, when)
+            return pd.Series(table["rank"].to_numpy(dtype=float),
+                             index=table["account_id"].astype(str))
+    return pd.Series(dtype=float)
 
 
 def check_labels(y: np.ndarray, cfg: Config, source: np.ndarray | None = None) -> None:
@@ -207,7 +230,9 @@ def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[st
 
     The newest are the newest measured decisions (explicit ones, see
     :attr:`TrainingData.measured`); the model fits on every label decided before the first of
-    them, so no implicit decision from the holdout's time trains it.
+    them, so no implicit decision from after the holdout's start trains it. Labels decided at
+    the same time (one fetch shows many) are in the follow order (the follower list's place,
+    :func:`follow_places`): those before the holdout's first train, the newest are tested.
     """
     measured = data.measured
     n_test = max(1, math.ceil(cfg.train.holdout_fraction * len(measured)))
@@ -215,7 +240,11 @@ def time_holdout(cfg: Config, data: TrainingData) -> tuple[pd.DataFrame, dict[st
     start = data.decided_at.iloc[te[0]]
     older = np.arange(len(data.y))
     if pd.notna(start):
-        older = older[(data.decided_at < start).fillna(True).to_numpy()]
+        # Decided before the holdout starts; of those decided at its start (one fetch), the
+        # ones before it in the follow order.
+        before = (data.decided_at < start).fillna(True).to_numpy()
+        tied = (data.decided_at == start).fillna(False).to_numpy() & (older < te[0])
+        older = older[before | tied]
     else:
         older = older[:te[0]]
     tr = np.setdiff1d(older, te)
@@ -283,6 +312,8 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
 
     started = time.perf_counter()
     data = load_training_data(cfg)
+    if not enough_labels(data.y, cfg):
+        return train_prior(cfg, data, track, started)
     counts = data.label_counts
     console.print(f"training on {len(data.y)} decisions "
                   f"({int(data.y.sum())} follow back, {int(len(data.y) - data.y.sum())} skip): "
@@ -306,6 +337,7 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
 
     backends = tracking.backends(model)
     summary = {
+        "prior": 0,
         "n_decisions": int(len(data.y)),
         "n_follow_back": int(data.y.sum()),
         **counts,
@@ -319,6 +351,9 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         "train_seconds": round(time.perf_counter() - started, 1),
         "backends": backends,
     }
+    if not data.own_posts:
+        summary["note"] = NO_OWN_POSTS
+        console.print(f"[yellow]{NO_OWN_POSTS}[/]")
     run_id = version = None
     if track:
         run_id, version = tracking.log_training(cfg, model, data, summary, importance)
@@ -326,6 +361,94 @@ def train(cfg: Config, track: bool = True) -> TrainResult:
         summary["model_version"] = version
     write_outputs(cfg, model, data, predictions, importance, summary)
     return TrainResult(model, threshold, predictions, importance, run_id, version, summary)
+
+
+NO_OWN_POSTS = ("no own posts in the ingested data: relevance (your posts against theirs) "
+                "could not be compared; its features are 0 with the indicator "
+                "topic_no_own_posts (fetch or ingest your own posts to use it)")
+PRIOR_THRESHOLD = 0.5  # the prior's probabilities are calibrated: follow back above even odds
+
+
+def prior_model(cfg: Config, own_posts: list[str], frame: pd.DataFrame, X: pd.DataFrame,
+                y: np.ndarray):
+    """The prior as the whole model: the six extractors fitted on every ingested account
+    (unsupervised: nothing is learnt from your decisions there) and
+    :class:`pipeline.prior.PriorClassifier` calibrated on your decisions ``(X, y)``."""
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.features.precision import RoundFeatures
+    from pipeline.model.compose import build_features
+    from pipeline.model.prior import PriorClassifier
+
+    features = build_features(cfg, own_posts).fit(frame)
+    names = [str(n) for n in features.get_feature_names_out()]
+    rounding = RoundFeatures().fit(features.transform(frame.iloc[:1]))
+    F = rounding.transform(features.transform(X)) if len(X) else np.zeros((0, len(names)))
+    prior = PriorClassifier(feature_names=names, rules=cfg.evaluate.rules.model_dump(),
+                            threshold=PRIOR_THRESHOLD)
+    prior.fit(F, y)
+    return Pipeline([("features", features), ("round", rounding), ("clf", prior)])
+
+
+def train_prior(cfg: Config, data: TrainingData, track: bool, started: float) -> TrainResult:
+    """Too few decisions (or of one answer only) for the personal model: write the prior
+    instead, so that score, report and review work, and say what the personal model needs."""
+    from pipeline.data.frame import load_account_frame
+    from pipeline.model import tracking
+    from pipeline.model.prior import still_needed
+
+    frame = load_account_frame(cfg, data.tables)
+    if not len(frame):
+        raise FollowbackError("no accounts were ingested: nothing to judge (run `followback "
+                              "fetch` or put an export in ingest.sources, then `dvc repro`)")
+    needed = still_needed(data.y, max(cfg.train.min_decisions, 2 * cfg.train.cv_folds),
+                          cfg.train.cv_folds)
+    n_yes = int(data.y.sum())
+    console.print(
+        f"[yellow]{len(data.y)} decisions ({n_yes} follow back, {len(data.y) - n_yes} skip): "
+        f"too few for your own model, which needs {needed['follow_back']} more 'follow back' "
+        f"and {needed['skip']} more 'skip' answers. Writing the prior instead: the follower-app "
+        "rules' red flags and the bot-likeness model on the log-odds scale, calibrated to your "
+        "decisions (see pipeline/prior.py). Answer with `followback review`.[/]")
+    model = prior_model(cfg, data.own_posts, frame, data.X, data.y)
+    prior = model[-1]
+    predictions = pd.DataFrame({
+        "account_id": data.X["account_id"].to_numpy(), "split": "cv", "fold": 0,
+        "y": data.y, "p_model": model.predict_proba(data.X)[:, 1] if len(data.y) else [],
+        "p_majority": data.y.mean() if len(data.y) else 0.5, "source": data.source,
+    })
+    predictions["threshold"] = PRIOR_THRESHOLD
+    summary = {
+        "prior": 1,  # 1: the verdicts come from the prior, not your own model (a DVC metric)
+        "n_decisions": int(len(data.y)),
+        "n_follow_back": n_yes,
+        **data.label_counts,
+        "needs_follow_back": needed["follow_back"],
+        "needs_skip": needed["skip"],
+        "threshold": PRIOR_THRESHOLD,
+        "prior_intercept": round(prior.intercept_, 4),
+        "prior_slope": round(prior.slope_, 4),
+        # In sample (two parameters fitted on the same decisions), on both answers only.
+        "cv_roc_auc": _auc(predictions),
+        "holdout_roc_auc": None,
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "backends": tracking.backends(model),
+    }
+    if not data.own_posts:
+        summary["note"] = NO_OWN_POSTS
+        console.print(f"[yellow]{NO_OWN_POSTS}[/]")
+    # The background and input example come from every ingested account: there may be no
+    # decided one.
+    shown = TrainingData(X=frame, y=np.zeros(len(frame), dtype=int),
+                         decided_at=pd.Series(pd.NaT, index=frame.index), own_posts=data.own_posts,
+                         tables=data.tables, cv_folds=cfg.train.cv_folds)
+    run_id = version = None
+    if track:
+        run_id, version = tracking.log_training(cfg, model, shown, summary, {})
+        summary["mlflow_run_id"] = run_id
+        summary["model_version"] = version
+    write_outputs(cfg, model, shown, predictions, {}, summary)
+    return TrainResult(model, PRIOR_THRESHOLD, predictions, {}, run_id, version, summary)
 
 
 def write_outputs(cfg: Config, model, data, predictions: pd.DataFrame, importance: dict,
@@ -351,7 +474,7 @@ def write_outputs(cfg: Config, model, data, predictions: pd.DataFrame, importanc
 def _auc(frame: pd.DataFrame) -> float | None:
     from sklearn.metrics import roc_auc_score
 
-    if frame["y"].nunique() < 2:
+    if not len(frame) or frame["y"].nunique() < 2:
         return None
     return round(float(roc_auc_score(frame["y"], frame["p_model"])), 4)
 

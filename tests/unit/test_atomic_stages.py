@@ -259,6 +259,7 @@ def run_train_toxicity(root: Path, gen: str) -> None:
 
     c = {"old": 1.0, "new": 2.0}[gen]
     tt.cross_validate = lambda *a, **k: {"words": {"features": "words", "C": c,
+                                                   "weighting": "classes",
                                                    "en": {"roc_auc": 0.5},
                                                    "de": {"roc_auc": 0.5}}}
     tt.profanity_scores = lambda texts: np.zeros(len(texts))
@@ -266,7 +267,7 @@ def run_train_toxicity(root: Path, gen: str) -> None:
     toxicity_model.build_toxicity_model = lambda *a, **k: make_pipeline(
         CountVectorizer(), LogisticRegression(C=c))
     tt.train_toxicity(root / "in" / "bench", Path("models/toxicity.skops"), folds=2, seed=0,
-                      command=f"train-toxicity {gen}", root=root)
+                      command=f"train-toxicity {gen}", root=root, sets="olid2019,germeval2018")
 
 
 @dataclass(frozen=True)

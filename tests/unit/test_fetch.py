@@ -107,6 +107,79 @@ def test_a_cursor_that_repeats_stops_the_list_and_gives_no_snapshot(tmp_path):
     assert len(stuck) == 200 and "incomplete" in stuck[0].reason
 
 
+def test_a_cursor_pointing_back_at_the_last_page_keeps_a_complete_list(tmp_path):
+    """The Bluesky AppView of Sep 2026: the last page of a complete list came with a cursor
+    naming that page again. What came covers the profile's count: the snapshot is kept."""
+    world = World.make(250, 5)
+    with FakeBluesky(world, repeat_cursor="last") as server:
+        result = fetch(sky(server), tmp_path)
+        # 100, 100, 50 (with a cursor back at itself): not asked again
+        assert server.requests_to("app.bsky.graph.getFollowers") == 3
+    followers = result.lists["followers"]
+    assert followers.complete and followers.received == 250
+    assert "did not advance after page 3" in followers.note and "kept" in followers.note
+    got = tables(result.folder.parent, tmp_path / "ingested")
+    snaps = got["snapshots"]
+    assert len(snaps[snaps.direction == "followers"]) == 250
+    assert not [r for r in got["_rejects"] if r.table == "snapshots"]
+
+
+def test_a_repeated_cursor_short_of_the_count_still_withholds_the_list(tmp_path):
+    world = World.make(250, 5)
+    with FakeBluesky(world, repeat_cursor=True) as server:
+        result = fetch(sky(server), tmp_path, cursor_tolerance=0.5)
+    # 200 of 250 is within a tolerance of half: kept; the default 2% would withhold it.
+    assert result.lists["followers"].complete
+    with FakeBluesky(World.make(250, 5), repeat_cursor=True) as server:
+        result = fetch(sky(server), tmp_path / "strict", cursor_tolerance=0.02)
+    assert not result.lists["followers"].complete
+
+
+def test_snapshots_keep_the_list_order_newest_first(tmp_path):
+    world = World.make(170, 30)
+    with FakeMastodon(world, token=TOKEN) as server:
+        result = fetch(masto(server), tmp_path)
+    snaps = tables(result.folder.parent, tmp_path / "ingested")["snapshots"]
+    followers = snaps[snaps.direction == "followers"].sort_values("list_position")
+    # The server lists follows by id, descending: world.followers is newest first.
+    assert followers["account_id"].astype(int).tolist() == world.followers
+    assert followers["list_position"].tolist() == list(range(170))  # across three pages
+    assert followers["followed_at"].isna().all()  # Mastodon's lists give no follow time
+
+
+def test_bluesky_logged_in_gives_follow_times_from_the_follow_record_keys(tmp_path):
+    world = World.make(120, 10)
+    with FakeBluesky(world, password="app-pass-1234") as server:
+        result = fetch(sky(server, password="app-pass-1234"), tmp_path)
+    snaps = tables(result.folder.parent, tmp_path / "ingested")["snapshots"]
+    followers = snaps[snaps.direction == "followers"].set_index("account_id")
+    first = f"did:plc:fake{world.followers[0]:06d}"
+    assert followers.loc[first, "list_position"] == 0
+    assert followers.loc[first, "followed_at"] == pd.Timestamp(world.follow_time(
+        world.followers[0]))
+    times = followers.sort_values("list_position")["followed_at"]
+    assert times.is_monotonic_decreasing and times.notna().all()
+    with FakeBluesky(world) as server:  # the public AppView: no viewer state, no times
+        public = fetch(sky(server), tmp_path / "public")
+    snaps = tables(public.folder.parent, tmp_path / "ingested2")["snapshots"]
+    assert snaps["followed_at"].isna().all() and snaps["list_position"].notna().all()
+
+
+def test_an_empty_following_list_is_still_a_list(tmp_path):
+    """You follow nobody: every follower is one you do not follow, on the first fetch too."""
+    world = World.make(60, 0)
+    with FakeMastodon(world, token=TOKEN) as server:
+        result = fetch(masto(server), tmp_path)
+    snaps = tables(result.folder.parent, tmp_path / "ingested")["snapshots"]
+    following = snaps[snaps.direction == "following"]
+    assert following["account_id"].tolist() == ["1"]  # the person stands in for the list
+    from pipeline.data.undecided import Window
+    from pipeline.stages.decisions import implicit_decisions
+
+    labels = implicit_decisions(snaps, 14, Window(count=40, days=0))
+    assert len(labels) == 20 and not labels["follow_back"].any()
+
+
 # --------------------------------------------------------------------------- errors
 
 

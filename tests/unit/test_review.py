@@ -108,3 +108,32 @@ def test_account_text_is_shown_literally_not_as_markup(project):
     result = invoke(params, "n\n" * 24)
     assert "[bold red]Totally real[/] account [link=http://x]click[/link]" in \
         " ".join(result.output.split())
+
+
+def test_review_works_without_a_trained_model(tmp_path):
+    """No scores file yet (no model trained): the prior on the cached features gives the
+    verdicts, the queue runs, and it says what the personal model still needs."""
+    from tests.unit.test_prior import features as prior_features
+
+    cfg = toy_config(tmp_path)
+    cfg.features.out = tmp_path / "features.parquet"
+    cfg.decisions.out = tmp_path / "labels.parquet"
+    feats = prior_features([0, 3, 1, 0, 2, 0])
+    feats.insert(0, "account_id", [f"a{i}" for i in range(6)])
+    feats.to_parquet(cfg.features.out)
+    io.write_table(schema.to_frame("accounts", [
+        {"platform": "mastodon", "account_id": f"a{i}", "handle": f"user{i}"}
+        for i in range(6)]), io.table_path(cfg.ingest.out_dir, "accounts"))
+    io.write_table(schema.to_frame("decisions", [{"account_id": "a0", "follow_back": True}]),
+                   io.table_path(cfg.ingest.out_dir, "decisions"))
+    params = write_params(cfg, tmp_path / "params.yaml")
+    result = invoke(params, "s\nq\n")
+    said = " ".join(result.output.split())
+    assert "no scores yet" in said and "the prior fitted on the cached features" in said
+    assert "your own model still needs 9 'follow back' and 10 'skip' answers" in said
+    saved = decide.read_decisions(cfg.report.decisions_out)
+    assert len(saved) == 1 and saved["follow_back"].tolist() == ["false"]
+    # the most uncertain first: one "follow back" answer lifts the prior's level, so the
+    # flagless accounts sit nearest even odds (0.6), the flagged ones far below
+    asked = said.split("1/5")[1].split("@")[1].split()[0]
+    assert asked == "user3"

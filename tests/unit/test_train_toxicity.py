@@ -126,7 +126,7 @@ def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
     out = tmp_path / "models" / "toxicity.skops"
     sidecar = train_toxicity(data, out, folds=2, seed=0, cache_dir=str(tmp_path / "cache"),
                              command="followback train-toxicity --folds 2", root=tmp_path,
-                             candidates=CANDIDATES[:2])
+                             candidates=CANDIDATES[:2], sets="olid2019,germeval2018")
     assert out.is_file() and out.with_suffix(".json").is_file()
     assert json.loads(out.with_suffix(".json").read_text()) == sidecar
     files = {Path(d["file"]).name: d for d in sidecar["data"]}
@@ -134,11 +134,15 @@ def test_training_on_a_sample_writes_model_and_sidecar(tmp_path):
 
     olid_file = data / OLID
     assert files[olid_file.name]["sha256"] == hashlib.sha256(olid_file.read_bytes()).hexdigest()
-    assert files[olid_file.name]["rows"] == 120
+    assert files[olid_file.name]["rows"] == 120 and files[olid_file.name]["set"] == "olid2019"
+    assert set(sidecar["sets"]) == {"olid2019", "germeval2018"} and sidecar["shippable"]
+    assert sidecar["sets"]["germeval2018"]["licence"] == "CC BY 4.0"
     cv = sidecar["metrics"]["cross_validation"]["candidates"]
     assert set(cv) == {c[0] for c in CANDIDATES[:2]} and sidecar["chosen"] in cv
     for m in cv.values():
         assert 0.0 <= m["en"]["roc_auc"] <= 1.0 and 0.0 <= m["de"]["macro_f1"] <= 1.0
+        assert set(m["sets"]) == {"olid2019:en", "germeval2018:de"}
+        assert 0.0 <= m["hatecheck_roc_auc"] <= 1.0
     check = sidecar["metrics"]["hatecheck"]
     assert check["n"] == 120 and check["hateful"] == 60
     assert 0.0 <= check["roc_auc"] <= 1.0 and 0.0 <= check["profanity_check_roc_auc"] <= 1.0
@@ -176,6 +180,16 @@ def test_shipped_sidecar_says_where_the_model_came_from():
     assert {"olid-training-v1.0.tsv", "germeval2018.training.txt",
             "test_suite_cases.csv"} <= names
     assert all(len(d["sha256"]) == 64 for d in sidecar["data"])
+    # Only sets whose licence allows shipping the model under MIT trained it (the file names
+    # say which set; sidecars written since the licence check also say so themselves).
+    from pipeline.data.toxicity_sets import FILES, SETS
+
+    for d in sidecar["data"]:
+        if d["role"] != "train":
+            continue
+        name = d.get("set") or next(f.set for f in FILES if d["file"].endswith(str(f.path)))
+        assert SETS[name].shippable, d
+    assert sidecar.get("shippable", True) is True
     assert {"en", "de"} <= set(sidecar["metrics"]["profanity_check_on_training_sets"])
     assert sidecar["metrics"]["hatecheck"]["by_functionality"]
 
@@ -299,3 +313,123 @@ def test_a_calm_attack_on_a_group_raises_the_flag_and_is_the_evidence(shipped, m
     ev = tox.evidence(X)
     assert ev.loc[0, "most_toxic_text"] == GROUP_ATTACKS[0] and ev.loc[0, "n_toxic"] == 1
     assert "identity attack" in evidence_sentences("toxicity", ev)[0]
+
+
+def test_a_head_skips_the_rows_its_target_leaves_open(tmp_path):
+    """A set that labels offensiveness but not its target (NaN ``attack``) trains the first
+    head only; a blend of a perceptron and a logistic regression survives skops."""
+    import skops.io as sio
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from pipeline.features.toxicity_model import (
+        BalancedMLP,
+        LogitBlend,
+        ToxicityHeads,
+        load_toxicity_model,
+        predict_scores,
+    )
+
+    texts = np.array(["you idiot", "nice bread", "those people are vermin", "lovely ride",
+                      "you moron", "vermin all of them", "get lost loser", "sunny day"],
+                     dtype=object)
+    nan = np.nan
+    y = np.array([[1, 0], [0, 0], [1, 1], [0, 0], [1, 0], [1, 1], [1, nan], [0, nan]])
+
+    def blend():
+        return LogitBlend([
+            ("mlp", make_pipeline(CountVectorizer(), _Dense(), BalancedMLP(hidden=8,
+                                                                            max_iter=30))),
+            ("lr", make_pipeline(CountVectorizer(), LogisticRegression(C=10)))])
+
+    # Five copies of each row: the perceptron holds out 10% to stop early.
+    model = ToxicityHeads([("toxicity", blend()), ("identity_attack", blend())]).fit(
+        np.tile(texts, 5), np.tile(y, (5, 1)))
+    n_seen = [est.estimators_[1][1][-1].n_features_in_ for _, est in model.heads_]
+    assert n_seen[0] > n_seen[1]  # the attack head never saw the last two texts' words
+    with pytest.raises(ValueError, match="both classes"):
+        ToxicityHeads([("toxicity", blend())]).fit(texts[:2], np.array([1.0, nan]))
+    s = predict_scores(model, ["those people are vermin", "nice bread"])
+    assert s.shape == (2, 2) and s[0, 0] > s[1, 0]
+    path = tmp_path / "m.skops"
+    sio.dump(model, path)
+    with pytest.raises(ValueError, match="outside the toxicity model"):
+        load_toxicity_model(path)  # _Dense is no type of the toxicity model's own
+    # Made of the toxicity model's own types and scikit-learn's only, it loads (the
+    # perceptron's optimiser state, a type skops does not trust, is not kept).
+    from sklearn.decomposition import TruncatedSVD
+
+    model = ToxicityHeads([("toxicity", LogitBlend([
+        ("mlp", make_pipeline(CountVectorizer(), TruncatedSVD(3, random_state=0),
+                              BalancedMLP(hidden=8, max_iter=30))),
+        ("lr", make_pipeline(CountVectorizer(binary=True), LogisticRegression(C=1)))]))]
+    ).fit(np.tile(texts, 5), np.tile(y[:, :1], (5, 1)))
+    sio.dump(model, path)
+    np.testing.assert_allclose(predict_scores(load_toxicity_model(path), texts),
+                               predict_scores(model, texts))
+
+
+class _Dense:
+    """Sparse counts to a dense array (BalancedMLP takes dense features, like embeddings)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X.toarray()
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
+def test_set_balanced_weights_balance_each_set_and_keep_its_size():
+    from pipeline.features.toxicity_model import set_balanced_weights
+
+    sets = np.array(["davidson"] * 10 + ["guest"] * 10)
+    y = np.array([1] * 8 + [0] * 2 + [1] * 1 + [0] * 9)
+    w = set_balanced_weights(sets, y)
+    assert w.mean() == pytest.approx(1.0)
+    for s in ("davidson", "guest"):
+        m = sets == s
+        assert w[m & (y == 1)].sum() == pytest.approx(w[m & (y == 0)].sum())
+        assert w[m].sum() == pytest.approx(10.0)  # each set keeps its size
+
+
+def test_heads_named_set_weighted_learn_no_set_base_rate():
+    """Two sets that differ only in their share of offensive texts and in one marker word:
+    balanced within each set, the marker carries no weight; balanced over all texts, it does."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.features.toxicity_model import ToxicityHeads
+
+    texts, y, sets = [], [], []
+    for s, marker, pos in (("a", "rt", 80), ("b", "reddit", 20)):
+        for i in range(100):
+            insult = i < pos
+            texts.append(f"{marker} {'idiot' if insult else 'bread'} {i % 7}")
+            y.append(int(insult))
+            sets.append(s)
+    X, Y = np.array(texts, dtype=object), np.array(y, dtype=float)[:, None]
+
+    def head(class_weight):
+        return Pipeline([("v", CountVectorizer()),
+                         ("logreg", LogisticRegression(C=10, class_weight=class_weight))])
+
+    def marker_weight(model):
+        pipe = model.heads_[0][1]
+        vocab = pipe.named_steps["v"].vocabulary_
+        return pipe.named_steps["logreg"].coef_[0, vocab["rt"]]
+
+    plain = ToxicityHeads([("toxicity", head("balanced"))]).fit(X, Y)
+    weighted = ToxicityHeads([("toxicity", head(None))], set_weighted=("toxicity",)).fit(
+        X, Y, groups=np.array(sets, dtype=object))
+    assert abs(marker_weight(weighted)) < 0.1 < marker_weight(plain)
+    # Without groups, set_weighted changes nothing.
+    same = ToxicityHeads([("toxicity", head("balanced"))], set_weighted=("toxicity",)).fit(X, Y)
+    np.testing.assert_allclose(same.predict_scores(X), plain.predict_scores(X))

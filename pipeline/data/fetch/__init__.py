@@ -149,7 +149,7 @@ def cli(
     restart: Annotated[bool, typer.Option(
         "--restart", help="Discard an unfinished fetch instead of resuming it.")] = False,
     params: ParamsOption = Path("params.yaml"),
-) -> None:
+) -> FetchResult:
     """Fetch your followers, whom you follow, their profiles and posts from the platform's API.
 
     Tokens only from the environment (MASTODON_ACCESS_TOKEN, BLUESKY_APP_PASSWORD) or the file
@@ -165,11 +165,17 @@ def cli(
             console.print(f"discarded the unfinished fetch {folder}", highlight=False)
     api = platform_client(platform, cfg, instance, account, handle, service)
     try:
-        result = run(api, platform_dir, cfg.features.max_posts, cfg.fetch.own_posts, full=full)
+        result = run(api, platform_dir, cfg.features.max_posts, cfg.fetch.own_posts, full=full,
+                     cursor_tolerance=cfg.fetch.cursor_tolerance)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: run the same command again to resume where it "
                       "stopped (or add --restart to start over)", highlight=False)
         raise typer.Exit(130) from None
     print_summary(result)
-    console.print(f"next: list {platform_dir} in ingest.sources (params.yaml) and run "
-                  "`dvc repro`", highlight=False)
+    if not cfg.user.from_fetch and not any(Path(src.path).resolve() == platform_dir.resolve()
+                                           for src in cfg.ingest.sources):
+        console.print(f"next: `followback init {platform}` (or list {platform_dir} in "
+                      "ingest.sources), then `dvc repro`", highlight=False, markup=False)
+    elif not cfg.user.from_fetch:
+        console.print("next: `dvc repro`", highlight=False)
+    return result

@@ -15,7 +15,8 @@ once:
   appears complete or not at all. Its ``state.json`` says how far the lists got; a fetch started
   again for the same account resumes the partial folder instead of starting over.
 - :func:`run`: the person's profile and own posts, the follower and following lists page by
-  page (a cursor that does not advance stops the list and marks it incomplete), the followers'
+  page (a cursor that does not advance stops the list; the list is kept when what came covers
+  the profile's count within ``cursor_tolerance``, else marked incomplete), the followers'
   profiles where the lists do not carry them, and the newest posts of every follower that is new
   or changed since the last complete fetch (``full`` fetches all).
 """
@@ -361,7 +362,7 @@ def _pages(folder: FetchFolder, prefix: str) -> list[Path]:
 
 
 def _fetch_list(platform: Platform, folder: FetchFolder, me: Me, direction: str,
-                bar, task) -> ListResult:
+                bar, task, tolerance: float = 0.02) -> ListResult:
     state = folder.state["lists"].setdefault(direction, {"pages": 0, "cursor": None,
                                                          "done": False, "seen": []})
     received = {i for p in _pages(folder, direction) for i, _ in platform.entries(p.read_bytes())}
@@ -384,16 +385,30 @@ def _fetch_list(platform: Platform, folder: FetchFolder, me: Me, direction: str,
         folder.save()
     expected = me.counts.get(direction)
     note = ""
-    if state.get("loop"):
-        note = (f"stopped: {state['loop']}; the list is incomplete, so this fetch gives no "
-                f"{direction} snapshot")
+    complete = not state.get("loop")
+    if state.get("loop") and covers(len(received), expected, tolerance):
+        # A server can hand back a cursor to the last page of a list that is complete (the
+        # Bluesky AppView did so in 2026): what came covers the profile's count, so keep it.
+        complete = True
+        note = (f"{state['loop']}, but the {len(received):,} received cover the profile's "
+                f"{expected:,} (within {tolerance:.0%}): the list is kept as complete")
+    elif state.get("loop"):
+        have = "" if expected is None else f" ({len(received):,} of the profile's {expected:,})"
+        note = (f"stopped: {state['loop']}{have}; the list is incomplete, so this fetch gives "
+                f"no {direction} snapshot")
     elif expected is not None and len(received) < expected:
         why = ("the account hides its follower and following lists" if me.hides_lists else
                "the server listed fewer than the profile counts (accounts hidden, suspended "
                "or on other servers it does not know)")
         note = f"{expected - len(received):,} fewer than the profile's {expected:,}: {why}"
-    return ListResult(direction, expected, len(received), state["pages"],
-                      not state.get("loop"), note)
+    return ListResult(direction, expected, len(received), state["pages"], complete, note)
+
+
+def covers(received: int, expected: int | None, tolerance: float) -> bool:
+    """Whether ``received`` accounts are the whole list the profile counts ``expected``,
+    allowing ``tolerance`` (a share of it) for accounts counted but not listed (deleted,
+    suspended, taken down)."""
+    return expected is not None and received >= expected * (1.0 - tolerance)
 
 
 def _unique(pages: list[Path], platform: Platform) -> dict[str, Any]:
@@ -419,7 +434,7 @@ def _previous_posts(previous: dict | None, platform_dir: Path) -> dict[str, dict
 
 def run(platform: Platform, platform_dir: Path, max_posts: int, own_posts: int,
         full: bool = False, now: datetime | None = None,
-        show_progress: bool | None = None) -> FetchResult:
+        show_progress: bool | None = None, cursor_tolerance: float = 0.02) -> FetchResult:
     """Fetch one account's lists, its followers' profiles and posts into a new folder."""
     started = time.monotonic()
     platform_dir = Path(platform_dir)
@@ -446,7 +461,8 @@ def run(platform: Platform, platform_dir: Path, max_posts: int, own_posts: int,
 
         for direction in DIRECTIONS:
             task = bar.add_task(f"{direction} list", total=me.counts.get(direction))
-            result.lists[direction] = _fetch_list(platform, folder, me, direction, bar, task)
+            result.lists[direction] = _fetch_list(platform, folder, me, direction, bar, task,
+                                                  cursor_tolerance)
         followers = _unique(_pages(folder, "followers"), platform)
 
         if platform.profile_batch:

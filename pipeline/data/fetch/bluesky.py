@@ -138,6 +138,10 @@ class BlueskyFetch:
         graph = self.api.app.bsky.graph
         method = graph.get_followers if direction == "followers" else graph.get_follows
         params = {"actor": account_id, "limit": LIST_PAGE}
+        if direction == "followers":
+            # Newest follow first (the lexicon's "latest"; "top" would order by popularity):
+            # the order that tells your newest followers apart (pipeline.undecided).
+            params["sort"] = "latest"
         if cursor is not None:
             params["cursor"] = cursor
         page, raw = self.transport.call(method, params)

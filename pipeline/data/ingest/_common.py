@@ -611,10 +611,66 @@ def fetch_context(path: Path) -> FetchContext | None:
                         tuple(d for d, info in lists.items() if info.get("complete")))
 
 
-def fetched_snapshot(ctx: FetchContext, account_id: Any, source: str,
-                     location: str) -> Record | Reject:
-    """One account of a fetched follower or following list as a snapshot at the fetch time."""
-    data = clean({"taken_at": ctx.fetched_at, "direction": ctx.role, "account_id": account_id})
+_LIST_KEYS = ("followers", "follows", "accounts")
+
+
+def _page_length(path: Path) -> int:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    if isinstance(data, dict):
+        data = next((data[k] for k in _LIST_KEYS if isinstance(data.get(k), list)), [])
+    return len(data) if isinstance(data, list) else 0
+
+
+@functools.lru_cache(maxsize=256)
+def _list_offsets(folder: str, mtime_ns: int) -> dict[str, int]:
+    offsets, total = {}, 0
+    for page in sorted(Path(folder).glob("page-*.json")):
+        offsets[page.name] = total
+        total += _page_length(page)
+    return offsets
+
+
+def list_offset(path: Path) -> int:
+    """How many accounts the pages before ``path`` hold, in a fetch's ``followers/`` or
+    ``following/`` folder: the list position of the page's first account."""
+    path = Path(path)
+    try:
+        mtime = path.parent.stat().st_mtime_ns
+    except OSError:
+        return 0
+    return _list_offsets(str(path.parent), mtime).get(path.name, 0)
+
+
+def empty_following(path: Path, ctx: FetchContext) -> Record | None:
+    """A following list that came out whole and empty (you follow nobody) still says, for
+    every follower, that you do not follow it; with no row it would look like no list at all.
+    Its first page gives one row for the person themselves (nobody's follower), so the
+    snapshot time holds both lists."""
+    path = Path(path)
+    if ctx.role != "following" or "following" not in ctx.complete \
+            or not path.name.startswith("page-"):
+        return None
+    offsets = _list_offsets(str(path.parent), path.parent.stat().st_mtime_ns)
+    if min(offsets, default=None) != path.name:
+        return None
+    if sum(_page_length(p) for p in sorted(path.parent.glob("page-*.json"))):
+        return None
+    return Record("snapshots", str(path), "empty list", clean({
+        "taken_at": ctx.fetched_at, "direction": "following", "account_id": ctx.account_id}),
+        observed_at=ctx.fetched_at,
+        extra={"platform": ctx.platform, "fetch": ctx.folder, "empty_list": True})
+
+
+def fetched_snapshot(ctx: FetchContext, account_id: Any, source: str, location: str,
+                     position: int | None = None,
+                     followed_at: datetime | None = None) -> Record | Reject:
+    """One account of a fetched follower or following list as a snapshot at the fetch time,
+    with its place in the list (0 = the newest follow) and, where known, the follow time."""
+    data = clean({"taken_at": ctx.fetched_at, "direction": ctx.role, "account_id": account_id,
+                  "list_position": position, "followed_at": followed_at})
     if ctx.role not in ctx.complete:
         return Reject(source, location, "snapshots",
                       f"the {ctx.role} list of the fetch {ctx.folder} is incomplete (its cursor "

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,13 @@ from pipeline.data.ingest._common import (
     FetchContext,
     attribute,
     clean,
+    empty_following,
     extras,
     fetch_context,
     fetched_snapshot,
     guess_table,
     iter_json,
+    list_offset,
     parse_time,
     to_raw,
     unwrap,
@@ -259,18 +262,59 @@ def _own_post(item: dict[str, Any], me: str, source: str, location: str) -> Reco
     return Record("own_posts", source, location, data, extra=_post_extra(post, record))
 
 
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto TID spec)
+
+
+def tid_time(rkey: str | None) -> datetime | None:
+    """The time a TID record key encodes (13 base32-sortable characters: 53 bits of
+    microseconds since the epoch, then 10 bits of clock id); None for anything else."""
+    if not isinstance(rkey, str) or len(rkey) != 13 or rkey[0] not in _TID_ALPHABET[:16]:
+        return None
+    value = 0
+    for char in rkey:
+        index = _TID_ALPHABET.find(char)
+        if index < 0:
+            return None
+        value = value * 32 + index
+    try:
+        return datetime.fromtimestamp((value >> 10) / 1e6, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def follow_time(profile: dict[str, Any], role: str) -> datetime | None:
+    """When the follow behind a list entry was made, from the viewer's follow record key.
+
+    Logged in as the person, a follower's ``viewer.followedBy`` is the URI of its follow
+    record of the person, and a followed account's ``viewer.following`` the person's own
+    follow record (``at://<did>/app.bsky.graph.follow/<TID>``); the public AppView gives
+    neither."""
+    viewer = profile.get("viewer") if isinstance(profile.get("viewer"), dict) else {}
+    uri = viewer.get("followedBy" if role == "followers" else "following")
+    if not isinstance(uri, str) or "/app.bsky.graph.follow/" not in uri:
+        return None
+    return tid_time(uri.rsplit("/", 1)[-1])
+
+
 def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
     source = str(path)
     if ctx.role == "manifest" or path.name == "profile.json":
         return  # the manifest, and the person's own profile: nobody to judge
     table = _ROLE_TABLES.get(ctx.role, PENDING)
+    # The lists come newest first (follow records by sortAt, descending): each account's place.
+    position = list_offset(path) if ctx.role in ("followers", "following") else 0
+    marker = empty_following(path, ctx)
+    if marker is not None:
+        yield marker
     for item in iter_json(path):
         if item.error:
             yield Reject(source, item.location, table, item.error, item.raw)
             continue
         for location, obj in unwrap(item, _WRAPPERS):
             if ctx.role in ("followers", "following") and is_profile(obj):
-                yield fetched_snapshot(ctx, obj.get("did"), source, location)
+                yield fetched_snapshot(ctx, obj.get("did"), source, location, position,
+                                       follow_time(obj, ctx.role))
+                position += 1
             elif ctx.role == "profiles" and is_profile(obj):
                 yield replace(profile_record(obj, source, location), observed_at=ctx.fetched_at)
             elif ctx.role == "me" and isinstance(obj, dict) and isinstance(obj.get("post"), dict):

@@ -40,12 +40,14 @@ from pipeline.data.ingest._common import (
     FetchContext,
     attribute,
     clean,
+    empty_following,
     extras,
     fetch_context,
     fetched_snapshot,
     guess_table,
     html_to_text,
     iter_json,
+    list_offset,
     to_raw,
     unwrap,
 )
@@ -201,6 +203,11 @@ def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
     if ctx.role == "manifest" or path.name == "profile.json":
         return  # the manifest, and the person's own profile: nobody to judge
     table = _ROLE_TABLES.get(ctx.role, PENDING)
+    # The lists come newest first (follows by id, descending): each account's place in them.
+    position = list_offset(path) if ctx.role in ("followers", "following") else 0
+    marker = empty_following(path, ctx)
+    if marker is not None:
+        yield marker
     for item in iter_json(path):
         if item.error:
             yield Reject(source, item.location, table, item.error, item.raw)
@@ -210,7 +217,8 @@ def _read_fetched(path: Path, ctx: FetchContext) -> Iterator[Record | Reject]:
                 if ctx.role == "followers":
                     yield replace(account_record(obj, source, location),
                                   observed_at=ctx.fetched_at)
-                yield fetched_snapshot(ctx, obj.get("id"), source, location)
+                yield fetched_snapshot(ctx, obj.get("id"), source, location, position)
+                position += 1
             elif ctx.role == "me" and is_status(obj):
                 yield _own_post(obj, source, location)
             elif ctx.role == "posts" and is_status(obj):

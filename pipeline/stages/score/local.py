@@ -100,6 +100,28 @@ def _part(work: Path, k: int) -> Path:
     return work / "parts" / f"part-{k:06d}.parquet"
 
 
+def newest_undecided(cfg: Config) -> pd.Series | None:
+    """account id -> rank (0 = newest) of your undecided followers: current followers you do
+    not follow and have not decided on (``decisions.out``, the ingested decisions), from the
+    ingested snapshots; None without snapshots."""
+    from pipeline.data.undecided import undecided, window_of
+
+    path = io.table_path(cfg.ingest.out_dir, "snapshots")
+    if not path.is_file():
+        return None
+    snapshots = io.read_table(cfg.ingest.out_dir, "snapshots")
+    if not len(snapshots):
+        return None
+    decided: set[str] = set()
+    if Path(cfg.decisions.out).is_file():
+        decided |= set(pd.read_parquet(cfg.decisions.out, columns=["account_id"])[
+            "account_id"].astype(str))
+    if io.table_path(cfg.ingest.out_dir, "decisions").is_file():
+        decided |= set(io.read_table(cfg.ingest.out_dir, "decisions")["account_id"].astype(str))
+    table = undecided(snapshots, decided, window_of(cfg))
+    return pd.Series(table["rank"].to_numpy(), index=table["account_id"].astype(str))
+
+
 def score(
     cfg: Config,
     out: Path,
@@ -121,6 +143,7 @@ def score(
     if suffix not in (".csv", ".parquet", ".jsonl", ".ndjson"):
         raise FollowbackError(f"unsupported output format {suffix!r} for {out} "
                               "(use .csv, .parquet or .jsonl)")
+    ingested = not sources and not cfg.score.inputs  # the ingested tables of this project
     sources = sources or default_sources(cfg)
     chunk_size = int(chunk_size or cfg.score.chunk_size)
     if chunk_size < 1:
@@ -199,8 +222,10 @@ def score(
                     on_chunk(k)
         # The scores and their rejects go in together (pipeline.data.io.OutputSet): a run killed
         # at any point leaves both old or both new, and the parts stay for the next run.
+        newest = newest_undecided(cfg) if ingested else None
         with io.OutputSet() as files:
-            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary)
+            assemble([_part(work, k) for k in range(n_chunks)], files.file(out), summary,
+                     newest)
             spool.write_rejects(files.file(summary.rejects))
     finally:
         spool.close()

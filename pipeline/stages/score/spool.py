@@ -373,8 +373,10 @@ def spool_groups(spool: Spool, n_chunks: int, max_posts: int, path: Path) -> pd.
     return groups
 
 
-def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) -> None:
-    """Concatenate the part files into ``out`` part by part, atomically."""
+def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None,
+             newest: pd.Series | None = None) -> None:
+    """Concatenate the part files into ``out`` part by part, atomically; with ``newest``
+    (account id -> rank), those accounts first, newest first, with their ``undecided_rank``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -383,16 +385,31 @@ def assemble(parts: list[Path], out: Path, summary: ScoreSummary | None = None) 
     overrides: Counter = Counter()
     scored = 0
 
-    def frames() -> Iterator[pd.DataFrame]:
+    def counted(frame: pd.DataFrame) -> pd.DataFrame:
         nonlocal scored
+        scored += len(frame)
+        verdicts.update(frame["verdict"].dropna())
+        overrides.update(v for v in frame["override"].dropna() if v)
+        return frame
+
+    def frames() -> Iterator[pd.DataFrame]:
         if not parts:
             yield conform_scores(pd.DataFrame(columns=OUTPUT_COLUMNS))
+        if newest is not None and len(newest):
+            # Two passes: the undecided (no more than the follower list) first, then the rest.
+            first = []
+            for part in parts:
+                frame = pd.read_parquet(part)
+                first.append(frame[frame["account_id"].astype(str).isin(newest.index)])
+            head = conform_scores(pd.concat(first, ignore_index=True))
+            head["undecided_rank"] = head["account_id"].astype(str).map(newest).astype("Int64")
+            yield counted(head.sort_values("undecided_rank", kind="stable"))
+            for part in parts:
+                frame = conform_scores(pd.read_parquet(part))
+                yield counted(frame[~frame["account_id"].astype(str).isin(newest.index)])
+            return
         for part in parts:
-            frame = pd.read_parquet(part)
-            scored += len(frame)
-            verdicts.update(frame["verdict"].dropna())
-            overrides.update(v for v in frame["override"].dropna() if v)
-            yield frame
+            yield counted(conform_scores(pd.read_parquet(part)))
 
     with io.atomic_path(out) as tmp:
         if suffix == ".parquet":
