@@ -512,6 +512,11 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         uses to save the pipeline, can store it.
     bot_model_features_ : list of str
         Profile features ``bot_score`` is computed from (only with ``model_path``).
+    platform_flags_ : bool
+        Whether ``fit`` saw :data:`PLATFORM_FLAG_COLUMNS` (``is_group``,
+        ``has_default_header``); then the output holds ``group_flagged``, ``default_header``
+        (0 where unknown) and their ``<column>_missing`` indicators. A model fitted before
+        they existed lacks the attribute: no such features.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
