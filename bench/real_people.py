@@ -11,7 +11,7 @@ through the code that ships, and measures models on it:
   mastodon`` folder (``fetch.json``, ``me/profile.json``, ``followers/page-*.json`` in pages of
   80, ``following/page-*.json`` holding the followers they followed back: the rest of their
   following list is not in the data and changes nothing here) in a temporary folder, and reads
-  it with :func:`pipeline.ingest.load` (the ``mastodon`` importer) and
+  it with :func:`pipeline.data.ingest.load` (the ``mastodon`` importer) and
   :func:`pipeline.data.frame.load_account_frame` (churn and follower-group columns), as ``dvc
   repro`` would after one fetch. Rows whose ``note`` is non-empty (account moves) are dropped.
   The person's own bio is their only text: it stands in for their own posts (the relevance
@@ -25,7 +25,7 @@ through the code that ships, and measures models on it:
   evaluate`` (1 - share of red flags) and the majority class.
 - :func:`personal_cv`: per-person stratified k-fold CV ROC-AUC (pooled out-of-fold, as
   ``followback train`` reports it) of the personal model (the whole Pipeline of
-  :func:`pipeline.features.compose.build_model`, fitted inside each fold), beside the rules and
+  :func:`pipeline.model.compose.build_model`, fitted inside each fold), beside the rules and
   the majority; :func:`newest_holdout`: fit on the older followers, test on the newest share.
 - :func:`summarize`: median, quartiles, mean and range over persons; :func:`eligible` is the
   usual selection (at least 100 followers with at least 20 of each answer).

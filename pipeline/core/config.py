@@ -101,6 +101,11 @@ class FeaturesConfig(_Section):
     toxicity: ToxicityConfig = ToxicityConfig()
     language: LanguageConfig = LanguageConfig()
     bot: BotConfig = BotConfig()
+    # Profile metadata besides the bio (issue 25): fields, verified links, own server,
+    # directory and search opt-ins under "bio", group and header flags under "bot".
+    profile: bool = True
+    # The account's bio against the person's own posts, under "topic" (issue 25).
+    bio_topic: bool = True
     n_clusters: int = 3
     max_posts: int = 30
     out: Path = Path("data/features.parquet")

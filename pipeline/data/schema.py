@@ -156,6 +156,15 @@ class Account(_Row):
     has_default_avatar: Flag = None
     url: Text = None
     location: Text = None
+    # What a profile says about itself beyond the bio (issue 25); null where the platform or
+    # the export has no such thing, never guessed. See docs/results/real-taste.md.
+    is_local: Flag = None              # on the person's own server (Mastodon: no @domain)
+    is_discoverable: Flag = None       # listed in the server's directory (Mastodon)
+    is_indexable: Flag = None          # lets its public posts be found by search (Mastodon)
+    is_group: Flag = None              # a group account: boosts its members (Mastodon)
+    has_default_header: Flag = None    # no header image / banner of its own
+    fields_count: Count = None         # profile metadata fields (Mastodon "fields")
+    verified_links_count: Count = None  # links the platform checked the account controls
 
     @field_validator("created_at")
     @classmethod

@@ -127,6 +127,8 @@ class World(OwnPosts, Profiles, Timelines, Decisions, Dynamics):
                 "is_bot_flagged": acc.is_bot_flagged,
                 "has_default_avatar": acc.has_default_avatar,
                 "url": acc.url, "location": acc.location,
+                # As Mastodon's acct says it: no @domain on the person's own server.
+                "is_local": "@" not in acc.handle,
             })
             for item in sorted(acc.posts, key=lambda p: p.when):
                 ms = item.when * 1000 + self.dice_ids.integer(0, 999)

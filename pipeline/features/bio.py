@@ -1,5 +1,12 @@
 """Criterion "your bio doesn't say who you are": is there a bio, and does it say anything
-about the account."""
+about the account.
+
+Besides the bio, a profile says who an account is in its metadata (issue 25): Mastodon's
+profile ``fields`` and the links among them the server verified (Bluesky: a handle on a domain
+of the account's own), which server it is on (the person's own, or elsewhere: the ``@domain`` is
+part of who it is), and whether it lets itself be found (the server's directory, search).
+:class:`BioEmbedding` reads those columns (:data:`PROFILE_COLUMNS`) when its input holds them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features import TextInputMixin, column_values, output_index, text_or_none
+from pipeline.features import (
+    TextInputMixin,
+    column_values,
+    is_missing,
+    output_index,
+    text_or_none,
+)
 from pipeline.features.embedding import DEFAULT_MODEL, EmbedderParamsMixin
 from pipeline.features.precision import pca_rows, row_products
 
@@ -52,6 +65,15 @@ def bio_status(text: str | None) -> str:
     return "says something" if bio_says_something(text) else "only emoji/links/hashtags/mentions"
 
 
+# Profile columns of pipeline.data.frame.account_frame besides the bio that say who an account
+# is; BioEmbedding reads them when its input (a DataFrame) holds all of them.
+PROFILE_COLUMNS = ["fields_count", "verified_links_count", "is_local", "is_discoverable",
+                   "is_indexable"]
+PROFILE_FEATURES = ["bio_fields", "bio_verified_links", "bio_fields_missing", "bio_local",
+                    "bio_discoverable", "bio_indexable"]
+# More fields than this say nothing more (Mastodon allows 4 by default, some servers more).
+MAX_FIELDS = 8
+
 SIMILAR_K = 5  # decided bios compared with an account's bio in the evidence
 SAME_TEXT = 0.9999  # cosine at which a decided bio is the same text (left out of the evidence)
 
@@ -72,7 +94,10 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
       reduced to ``n_components`` dimensions by a PCA fitted on the non-empty bios seen in
       ``fit`` (``n_components=None`` keeps all of them). An absent bio gets all zeros, which
       after PCA is the mean of the fitted bios: no pull in any direction; ``bio_present``
-      says it was absent.
+      says it was absent;
+    - with a DataFrame input holding :data:`PROFILE_COLUMNS` in ``fit``, then
+      :data:`PROFILE_FEATURES` (see :func:`profile_features`): profile fields, verified links,
+      own server, directory and search opt-ins.
 
     Parameters
     ----------
@@ -112,6 +137,9 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         Number of ``bio_emb_*`` columns.
     n_bios_fit_ : int
         Non-empty bios seen in ``fit``.
+    profile_ : bool
+        Whether ``fit`` saw :data:`PROFILE_COLUMNS` (then the output holds
+        :data:`PROFILE_FEATURES`). Models fitted before they existed lack it: no profile part.
     decided_emb_, decided_follow_ : ndarray
         When fitted with ``y`` (the person's decisions, as in the follow-back Pipeline): the
         embeddings of the decided non-empty bios and whether each was followed back, for
@@ -146,6 +174,12 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
 
     def _bios(self, X: Any) -> list[str | None]:
         return [text_or_none(v) for v in column_values(X, "bio")]
+
+    def _profile(self, X: Any) -> np.ndarray:
+        """:data:`PROFILE_FEATURES` of each row (zero columns when not fitted on them)."""
+        if not getattr(self, "profile_", False):
+            return np.zeros((len(X), 0))
+        return profile_features(X)
 
     def _embed_present(self, bios: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
         present = np.array([b is not None for b in bios], dtype=bool)
@@ -203,10 +237,14 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
             self.decided_emb_ = np.asarray(emb, dtype=np.float32)
             self.decided_follow_ = labels[present].astype(bool)
 
+    def _fit_profile(self, X: Any) -> None:
+        self.profile_ = isinstance(X, pd.DataFrame) and set(PROFILE_COLUMNS) <= set(X.columns)
+
     def fit(self, X: Any, y: Any = None) -> BioEmbedding:
         """Fit the PCA (when ``n_components`` is set) on the non-empty bios of ``X``; with
         ``y`` (follow-back decisions), keep the decided bios for :meth:`evidence`."""
         bios = self._bios(X)
+        self._fit_profile(X)
         self._keep_decided(bios, self._fit(bios), y)
         return self
 
@@ -231,19 +269,22 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         check_is_fitted(self, "n_output_dims_")
         bios = self._bios(X)
         _, emb = self._embed_present(bios)
-        return self._features(bios, emb)
+        return np.hstack([self._features(bios, emb), self._profile(X)])
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """``fit`` then ``transform``, embedding each bio once."""
         bios = self._bios(X)
+        self._fit_profile(X)
         emb = self._fit(bios)
         self._keep_decided(bios, emb, y)
-        return self._features(bios, emb)
+        return np.hstack([self._features(bios, emb), self._profile(X)])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "n_output_dims_")
         names = ["bio_present", "bio_length", "bio_meaningful"]
         names += [f"bio_emb_{i}" for i in range(self.n_output_dims_)]
+        if getattr(self, "profile_", False):
+            names += PROFILE_FEATURES
         return np.asarray(names, dtype=object)
 
     def evidence(self, X: Any, k: int = SIMILAR_K) -> pd.DataFrame:
@@ -254,9 +295,12 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         itself, once decided) is left out, so the evidence is never the answer itself.
         """
         bios = self._bios(X)
+        profile = (profile_sentences(X) if isinstance(X, pd.DataFrame)
+                   and set(PROFILE_COLUMNS) <= set(X.columns) else [None] * len(bios))
         out = pd.DataFrame(
             {
                 "bio_status": [bio_status(b) for b in bios],
+                "profile": profile,
                 "bio_length": [len(b) if b else 0 for b in bios],
                 "bio": [None if b is None else (b if len(b) <= 160 else b[:157] + "...")
                         for b in bios],
@@ -280,3 +324,53 @@ class BioEmbedding(EmbedderParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         out.iloc[rows, out.columns.get_loc("similar_decided")] = usable.sum(axis=1)
         out.iloc[rows, out.columns.get_loc("similar_followed")] = followed
         return out
+
+
+def _signed(values: Any) -> np.ndarray:
+    """A nullable flag column as 1.0 (yes), -1.0 (no) and 0.0 (not known)."""
+    flags = pd.Series(values).astype("boolean")
+    return flags.map({True: 1.0, False: -1.0}).astype("Float64").fillna(0.0).to_numpy(float)
+
+
+def profile_features(X: pd.DataFrame) -> np.ndarray:
+    """:data:`PROFILE_FEATURES` of each account of ``X`` (a frame with :data:`PROFILE_COLUMNS`).
+
+    - ``bio_fields``: profile fields, at most :data:`MAX_FIELDS`; 0 where unknown;
+    - ``bio_verified_links``: links among them the platform verified (0 where unknown);
+    - ``bio_fields_missing``: 1.0 where the source gives no fields count (Bluesky, Twitter);
+    - ``bio_local``, ``bio_discoverable``, ``bio_indexable``: on the person's own server,
+      listed in its directory, searchable: 1.0 yes, -1.0 no, 0.0 not known.
+
+    Every value is finite.
+    """
+    fields = pd.to_numeric(X["fields_count"], errors="coerce").astype("Float64")
+    verified = pd.to_numeric(X["verified_links_count"], errors="coerce").astype("Float64")
+    return np.column_stack([
+        fields.clip(upper=MAX_FIELDS).fillna(0.0).to_numpy(float),
+        verified.clip(upper=MAX_FIELDS).fillna(0.0).to_numpy(float),
+        fields.isna().to_numpy(dtype=float),
+        _signed(X["is_local"].to_numpy(object)),
+        _signed(X["is_discoverable"].to_numpy(object)),
+        _signed(X["is_indexable"].to_numpy(object)),
+    ])
+
+
+def profile_sentences(X: pd.DataFrame) -> list[str | None]:
+    """What the profile metadata says, in words, or None when it says nothing known:
+    "3 profile fields, 1 link verified; on your server; not in the directory"."""
+    out = []
+    for fields, verified, local, found in zip(
+            X["fields_count"], X["verified_links_count"], X["is_local"], X["is_discoverable"],
+            strict=True):
+        parts = []
+        if not is_missing(fields):
+            parts.append("no profile fields" if int(fields) == 0 else
+                         f"{int(fields)} profile field{'s' if int(fields) != 1 else ''}")
+        if not is_missing(verified) and int(verified) > 0:
+            parts.append(f"{int(verified)} link{'s' if int(verified) != 1 else ''} verified")
+        if not is_missing(local):
+            parts.append("on your server" if bool(local) else "on another server")
+        if not is_missing(found) and not bool(found):
+            parts.append("not in the directory")
+        out.append(", ".join(parts) if parts else None)
+    return out

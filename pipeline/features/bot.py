@@ -45,6 +45,13 @@ COUNT_COLUMNS = ["posts_count", "followers_count", "following_count", "likes_cou
 FLAG_FEATURES = {"default_avatar": "has_default_avatar", "verified": "is_verified",
                  "bot_flagged": "is_bot_flagged"}
 
+# Platform flags BotLikeness reads when its input holds these columns (issue 25): a group
+# account (Mastodon ``group``) boosts its members and is nobody; a profile without a header
+# image, like one with the default avatar, is one nobody set up. Not bot-model inputs: the
+# labelled research sets do not have them.
+PLATFORM_FLAGS = {"group_flagged": "is_group", "default_header": "has_default_header"}
+PLATFORM_FLAG_COLUMNS = list(PLATFORM_FLAGS.values())
+
 # Profile features, NaN where the input is missing (see profile_features).
 PROFILE_FEATURES = [
     "log_age_days",
@@ -353,6 +360,18 @@ def bot_model_input(profile: pd.DataFrame) -> pd.DataFrame:
     return profile[[f for f in BOT_MODEL_INPUTS if f in profile.columns]].copy()
 
 
+def platform_flag_features(X: pd.DataFrame) -> pd.DataFrame:
+    """:data:`PLATFORM_FLAGS` as 0/1 (0 where not known) and a ``<column>_missing`` indicator
+    per flag column, in the order of :meth:`BotLikeness.get_feature_names_out`."""
+    out = pd.DataFrame(index=X.index)
+    flags = {name: _flags(X[col]) for name, col in PLATFORM_FLAGS.items()}
+    for name, values in flags.items():
+        out[name] = np.nan_to_num(values, nan=0.0)
+    for name, col in PLATFORM_FLAGS.items():
+        out[f"{col}_missing"] = np.isnan(flags[name]).astype(float)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Behaviour features from posts.
 
@@ -526,6 +545,11 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         median and quantiles of the distances to it (see
         :func:`~pipeline.features.population.fit_population`). ``bot_score`` ranks an account
         among them, so that it depends on the account and this population alone.
+    platform_flags_ : bool
+        Whether ``fit`` saw :data:`PLATFORM_FLAG_COLUMNS` (``is_group``,
+        ``has_default_header``); then the output holds ``group_flagged``, ``default_header``
+        (0 where unknown) and their ``<column>_missing`` indicators. A model fitted before
+        they existed lacks the attribute: no such features.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -613,6 +637,7 @@ class BotLikeness(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"duplicate_threshold must be in (0, 1], got {self.duplicate_threshold!r}")
         X = self._check_frame(X, reset=True)
+        self.platform_flags_ = set(PLATFORM_FLAG_COLUMNS) <= set(X.columns)
         reference = (_utc(self.reference_time) if self.reference_time is not None
                      else newest_time(X))
         self.reference_time_ = None if pd.isna(reference) else reference.isoformat()
@@ -676,6 +701,8 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         missing["last_post_at_missing"] = (
             profile["log_days_since_last_post"].isna().to_numpy(dtype=float))
         parts.append(pd.DataFrame(missing, index=X.index))
+        if getattr(self, "platform_flags_", False):
+            parts.append(platform_flag_features(X))
         if self.groups:
             parts.append(self._group_part(X))
         if score is not None:
@@ -701,6 +728,8 @@ class BotLikeness(TransformerMixin, BaseEstimator):
         names = [f for f in PROFILE_FEATURES if f not in RATIO_OWNED]
         names += POST_FEATURES
         names += [f"{col}_missing" for col in MISSING_INDICATORS]
+        if getattr(self, "platform_flags_", False):
+            names += [*PLATFORM_FLAGS, *[f"{col}_missing" for col in PLATFORM_FLAG_COLUMNS]]
         if self.groups:
             from pipeline.data.frame import GROUP_COLUMNS
 
@@ -756,11 +785,15 @@ class BotLikeness(TransformerMixin, BaseEstimator):
                             for _, g in given.iterrows()]
         elif len(X) >= GROUP_MIN_FOLLOWERS:  # library use: the frame is the whole list
             out["group"] = [group_sentence(g) for _, g in group_features(X).iterrows()]
+        absent = pd.Series(pd.NA, index=X.index, dtype="boolean")
+        group_flag = X["is_group"] if "is_group" in X.columns else absent
+        no_header = X["has_default_header"] if "has_default_header" in X.columns else absent
         out["evidence"] = [
-            _bot_sentence(row, flagged, verified, n_posts, reposts, group)
-            for row, flagged, verified, n_posts, reposts, group in zip(
+            _bot_sentence(row, flagged, verified, n_posts, reposts, group, is_group, header)
+            for row, flagged, verified, n_posts, reposts, group, is_group, header in zip(
                 out.itertuples(), X["is_bot_flagged"], X["is_verified"],
-                posts["n_posts"], posts["repost_share"], out["group"], strict=True)
+                posts["n_posts"], posts["repost_share"], out["group"], group_flag,
+                no_header, strict=True)
         ]
         return out
 
@@ -772,13 +805,15 @@ class BotLikeness(TransformerMixin, BaseEstimator):
 
 
 def _bot_sentence(row, flagged, verified, n_posts: float, repost_share: float,
-                  group: str | None = None) -> str:
+                  group: str | None = None, is_group=None, default_header=None) -> str:
     """The bot evidence in the person's words, the strongest signals first and the model's
     score last: "account 9 days old; follows 4,000 (444 a day); no posts seen; one of 37
     followers created the same week with a near-identical bio; bot score 0.93"."""
     first, later = [], []
     if _true(flagged):
         first.append("marked as a bot by the platform")
+    if _true(is_group):
+        first.append("a group account, not a person")
     if pd.isna(row.account_age_days):
         later.append("account age unknown")
     else:
@@ -787,6 +822,8 @@ def _bot_sentence(row, flagged, verified, n_posts: float, repost_share: float,
             f"account {counted(row.account_age_days, 'day')} old")
     if _true(row.default_avatar):
         first.append("default avatar")
+    if _true(default_header):
+        later.append("no header image")
     if not pd.isna(row.following_count):
         text = f"follows {row.following_count:,}"
         # A rate below one a day says nothing a person would notice.

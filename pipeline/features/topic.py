@@ -29,6 +29,9 @@ from pipeline.features.precision import row_products
 
 FEATURES = ["topic_centroid_cos", "topic_max_cluster_cos", "topic_best_post_cos", "topic_no_posts",
             "topic_no_own_posts"]
+# With a ``bio`` column in fit: what the account says it is about, against the same reference
+# (issue 25: the only text most follower lists carry).
+BIO_FEATURES = ["topic_bio_centroid_cos", "topic_bio_max_cluster_cos", "topic_no_bio"]
 NOTHING_TO_COMPARE = "nothing to compare with: I have no posts of my own yet"
 # An account's content: what it wrote, shared or liked all say what it is about.
 CONTENT_KINDS = ("post", "repost", "reply", "like")
@@ -59,7 +62,10 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
       then 0.0 (orthogonal: no evidence either way).
     - ``topic_no_own_posts``: 1.0 when the person had no own post in ``fit`` (a new account,
       an export without them): there is nothing to compare with, the similarities are 0.0
-      and the evidence says so.
+      and the evidence says so;
+    - with a DataFrame input holding ``bio`` in ``fit``, then :data:`BIO_FEATURES`: the
+      cosine of the account's bio to the centroid and to the nearest cluster of own posts,
+      and ``topic_no_bio`` (1.0 without a bio; its similarities are then 0.0).
 
     Parameters
     ----------
@@ -101,6 +107,8 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
         Own posts per cluster.
     n_own_posts_ : int
         Distinct own posts embedded.
+    bio_ : bool
+        Whether ``fit`` saw a ``bio`` column (then the output holds :data:`BIO_FEATURES`).
 
     Examples
     --------
@@ -144,6 +152,7 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
             raise ValueError("own_posts must be a list of the person's own post texts, "
                              f"got {type(self.own_posts).__name__}")
         own = list(dict.fromkeys(t for t in map(text_or_none, self.own_posts) if t is not None))
+        self.bio_ = isinstance(X, pd.DataFrame) and "bio" in X.columns
         self._resolve_backend()
         self.model_path_ = self._embedder().model_path
         if not own:
@@ -192,9 +201,31 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
             start += len(ps)
         return posts, out
 
+    def _bio_similarities(self, X: Any) -> tuple[list[str | None], np.ndarray]:
+        """Per account: its bio and the cosine of the bio to the centroid and to each cluster
+        (rows of zeros without a bio, or when nothing was fitted to compare with)."""
+        bios = [text_or_none(v) for v in column_values(X, "bio")]
+        refs = np.vstack([self.centroid_[None, :], self.cluster_centers_])
+        sims = np.zeros((len(bios), len(refs)))
+        present = [i for i, b in enumerate(bios) if b is not None]
+        if present and self.n_own_posts_:
+            emb = self._embedder().encode([bios[i] for i in present])
+            sims[present] = row_products(emb, refs)
+        return bios, sims
+
+    def _bio_part(self, X: Any) -> np.ndarray:
+        if not getattr(self, "bio_", False):
+            return np.zeros((len(X), 0))
+        bios, sims = self._bio_similarities(X)
+        return np.column_stack([sims[:, 0], sims[:, 1:].max(axis=1),
+                                [float(b is None) for b in bios]])
+
     def transform(self, X: Any) -> np.ndarray:
         """The features of each account (see the class docstring for the columns)."""
         check_is_fitted(self, "cluster_centers_")
+        return np.hstack([self._post_part(X), self._bio_part(X)])
+
+    def _post_part(self, X: Any) -> np.ndarray:
         _, sims = self._similarities(X)
         out = np.zeros((len(sims), len(FEATURES)), dtype=np.float64)
         if self.n_own_posts_ == 0:
@@ -213,7 +244,8 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "cluster_centers_")
-        return np.asarray(FEATURES, dtype=object)
+        names = FEATURES + (BIO_FEATURES if getattr(self, "bio_", False) else [])
+        return np.asarray(names, dtype=object)
 
     def evidence(self, X: Any) -> pd.DataFrame:
         """Per account: similarity, the nearest own-post cluster and the most relevant post.
@@ -227,12 +259,18 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
             n = len(column_values(X, "posts"))
             return pd.DataFrame({"evidence": [NOTHING_TO_COMPARE] * n}, index=output_index(X))
         posts, sims = self._similarities(X)
+        if getattr(self, "bio_", False):
+            bios, bio_sims = self._bio_similarities(X)
+            bio_similarity = [None if b is None else float(s[1:].max())
+                              for b, s in zip(bios, bio_sims, strict=True)]
+        else:
+            bio_similarity = [None] * len(posts)
         rows = []
-        for ps, s in zip(posts, sims, strict=True):
+        for ps, s, bio_sim in zip(posts, sims, bio_similarity, strict=True):
             if len(s) == 0:
                 rows.append({"n_posts": 0, "similarity": 0.0, "nearest_cluster": None,
                              "nearest_cluster_example": None, "most_relevant_post": None,
-                             "most_relevant_cos": 0.0})
+                             "most_relevant_cos": 0.0, "bio_similarity": bio_sim})
                 continue
             per_cluster = s[:, 1:].mean(axis=0)
             cluster = int(np.argmax(per_cluster))
@@ -244,8 +282,10 @@ class TopicSimilarity(EmbedderParamsMixin, TextInputMixin, TransformerMixin, Bas
                 "nearest_cluster_example": self.cluster_examples_[cluster],
                 "most_relevant_post": ps[best_post]["text"],
                 "most_relevant_cos": float(s[best_post, 1:].max()),
+                "bio_similarity": bio_sim,
             })
         return pd.DataFrame(rows, index=output_index(X),
                             columns=["n_posts", "similarity", "nearest_cluster",
                                      "nearest_cluster_example", "most_relevant_post",
-                                     "most_relevant_cos"]).astype({"nearest_cluster": "Int64"})
+                                     "most_relevant_cos", "bio_similarity"]
+                            ).astype({"nearest_cluster": "Int64", "bio_similarity": "Float64"})

@@ -66,6 +66,15 @@ RATIO_COLUMNS = [
     "times_unfollowed_after_followback",
 ]
 LANGUAGE_COLUMNS = ["bio", "posts", "is_private"]
+# What the profile says besides the bio (pipeline.features.bio.PROFILE_COLUMNS): "does it say
+# who it is?" is the bio criterion's question.
+BIO_COLUMNS = ["bio", "fields_count", "verified_links_count", "is_local", "is_discoverable",
+               "is_indexable"]
+# An account's posts, and its bio: what it says it is about (issue 25).
+TOPIC_COLUMNS = ["posts", "bio"]
+# The platform's flags of a group account and of a profile without a header image: "is it
+# real?" (pipeline.features.bot.PLATFORM_FLAG_COLUMNS).
+BOT_FLAG_COLUMNS = ["is_group", "has_default_header"]
 
 
 def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
@@ -87,19 +96,23 @@ def build_features(cfg: Config, own_posts: list[str]) -> ColumnTransformer:
     bot_model = str(f.bot.model_path) if f.bot.model_path else None
     # The follower-group counts come in as context columns, computed over the whole follower
     # list (pipeline.data.frame.follower_groups), and only the bot criterion reads them.
-    bot_columns = [*BOT_COLUMNS, *GROUP_COLUMNS] if f.bot.groups else BOT_COLUMNS
+    bot_columns = [*BOT_COLUMNS, *BOT_FLAG_COLUMNS] if f.profile else list(BOT_COLUMNS)
+    if f.bot.groups:
+        bot_columns += GROUP_COLUMNS
     return ColumnTransformer(
         [
             ("bot", BotLikeness(model_path=bot_model, groups=f.bot.groups), bot_columns),
             ("ratio", FollowRatio(), RATIO_COLUMNS),
-            ("bio", BioEmbedding(n_components=f.embed.n_components, **embed), "bio"),
+            ("bio", BioEmbedding(n_components=f.embed.n_components, **embed),
+             BIO_COLUMNS if f.profile else "bio"),
             ("language", Readability(languages=list(cfg.user.languages),
                                      candidates=list(f.language.candidates),
                                      min_confidence=f.language.min_confidence,
                                      use_tags=f.language.use_tags, pool=f.language.pool,
                                      cache_dir=cache_dir), LANGUAGE_COLUMNS),
             ("topic", TopicSimilarity(own_posts=list(own_posts), n_clusters=f.n_clusters,
-                                      random_state=cfg.base.seed, **embed), "posts"),
+                                      random_state=cfg.base.seed, **embed),
+             TOPIC_COLUMNS if f.bio_topic else "posts"),
             ("toxicity", Toxicity(backend=f.toxicity.backend, model_type=f.toxicity.model_type,
                                   checkpoint=_str(f.toxicity.checkpoint),
                                   base_model_dir=_str(f.toxicity.base_model_dir),

@@ -66,6 +66,14 @@ def _date(value: Any) -> str | None:
 
 
 def _bio_sentence(row: pd.Series) -> str | None:
+    text = _bio_text(row)
+    profile = text_or_none(row.get("profile"))  # fields, verified links, server (issue 25)
+    if profile is None:
+        return text
+    return profile if text is None else f"{text}; {profile}"
+
+
+def _bio_text(row: pd.Series) -> str | None:
     status = text_or_none(row.get("bio_status"))
     bio = text_or_none(row.get("bio"))
     if status == "empty" or (status is None and bio is None):
@@ -117,10 +125,16 @@ def _toxicity_sentence(row: pd.Series) -> str | None:
 
 def _topic_sentence(row: pd.Series) -> str | None:
     n = row.get("n_posts")
+    bio = row.get("bio_similarity")
+    bio_text = (None if bio is None or pd.isna(bio)
+                else f"bio similarity {float(bio):.2f} to my posts")
     if n is None or pd.isna(n) or int(n) == 0:
-        return "no posts to compare with mine"
+        return f"no posts to compare with mine; {bio_text}" if bio_text else \
+            "no posts to compare with mine"
     text = (f"similarity {float(row.get('similarity') or 0):.2f} to my posts over "
             f"{counted(int(n), 'post')}")
+    if bio_text:
+        text += f"; {bio_text}"
     post = text_or_none(row.get("most_relevant_post"))
     if post:
         text += f'; closest: "{_short(post, 60)}"'

@@ -379,3 +379,41 @@ def test_the_botometer_bot_repository_layout_is_read(tmp_path):
     assert frame["handle"].tolist() == ["botty", "other"]
     assert str(frame.loc[0, "created_at"]) == "2016-01-04 10:00:00+00:00"
     assert frame.loc[0, "following_count"] == 900
+
+
+# --------------------------------------------------------------------------- profile metadata
+
+
+def test_profile_metadata_columns_bad_values_are_rejects_and_old_files_still_read(tmp_path):
+    """The optional account columns of issue 25: bad values are one reject each, with the
+    column named; a file written before them (no such columns) reads with nulls."""
+    header = "platform,account_id,handle,is_local,fields_count,verified_links_count,is_group"
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join([
+        header,
+        "mastodon,1,ana,true,3,1,false",
+        "mastodon,2,bo,maybe,,,",
+        "mastodon,3,cy,,-1,,",
+        "mastodon,4,di,,2,1.5,",
+        "mastodon,5,ed,0,,,1.0",
+    ]) + "\n", encoding="utf-8")
+    result = _load(path)
+    assert result.tables["accounts"].accepted == 2
+    reasons = _reasons(result)
+    assert len(reasons) == 3
+    assert reasons[0] == "is_local: not a boolean: 'maybe'"
+    assert reasons[1].startswith("fields_count: Input should be greater than or equal to 0")
+    assert reasons[2].startswith("verified_links_count:")
+    accounts = result.tables["accounts"].frame.set_index("account_id")
+    assert accounts.loc["1", "fields_count"] == 3 and accounts.loc["5", "is_group"]
+    assert not accounts.loc["5", "is_local"] and pd.isna(accounts.loc["5", "fields_count"])
+    # A contract file from before the columns: all of them null, nothing rejected.
+    old = _accounts_csv(tmp_path / "old", ["demo,1,ok,,,10,,"])
+    result = _load(old)
+    assert not result.rejects
+    row = result.tables["accounts"].frame.iloc[0]
+    for column in ("is_local", "is_discoverable", "is_indexable", "is_group",
+                   "has_default_header", "fields_count", "verified_links_count"):
+        assert pd.isna(row[column]), column
+    assert schema.dtypes("accounts")["fields_count"] == "Int64"
+    assert schema.dtypes("accounts")["has_default_header"] == "boolean"

@@ -216,3 +216,70 @@ def test_evidence_says_how_you_decided_on_the_most_similar_bios(minilm):
     # Fitted without decisions (featurize): the evidence has no comparison.
     plain = BioEmbedding(n_components=2, show_progress=False).fit(decided)
     assert plain.evidence(new)["similar_decided"].isna().all()
+
+
+# --------------------------------------------------------------------------- profile metadata
+
+
+def _profiles() -> pd.DataFrame:
+    """Generated rows with the profile columns as account_frame gives them (nullable)."""
+    return pd.DataFrame({
+        "bio": pd.Series(["Home baker in Berlin", None, "Radfahrerin aus Leipzig"],
+                         dtype="string"),
+        "fields_count": pd.array([3, pd.NA, 12], dtype="Int64"),
+        "verified_links_count": pd.array([1, pd.NA, 0], dtype="Int64"),
+        "is_local": pd.array([True, pd.NA, False], dtype="boolean"),
+        "is_discoverable": pd.array([True, False, pd.NA], dtype="boolean"),
+        "is_indexable": pd.array([pd.NA, pd.NA, True], dtype="boolean"),
+    }, index=[7, 8, 9])
+
+
+def test_profile_features_values():
+    from pipeline.features.bio import MAX_FIELDS, PROFILE_FEATURES, profile_features
+
+    out = pd.DataFrame(profile_features(_profiles()), columns=PROFILE_FEATURES)
+    assert np.isfinite(out.to_numpy()).all()
+    assert out["bio_fields"].tolist() == [3, 0, MAX_FIELDS]  # unknown 0, capped
+    assert out["bio_verified_links"].tolist() == [1, 0, 0]
+    assert out["bio_fields_missing"].tolist() == [0, 1, 0]
+    # Flags: 1 yes, -1 no, 0 not known (Bluesky has no servers or directory).
+    assert out["bio_local"].tolist() == [1, 0, -1]
+    assert out["bio_discoverable"].tolist() == [1, -1, 0]
+    assert out["bio_indexable"].tolist() == [0, 0, 1]
+
+
+def test_profile_sentences():
+    from pipeline.features.bio import profile_sentences
+
+    said = profile_sentences(_profiles())
+    assert said[0] == "3 profile fields, 1 link verified, on your server"
+    assert said[1] == "not in the directory"
+    assert said[2] == "12 profile fields, on another server"
+    unknown = _profiles().iloc[[1]].assign(is_discoverable=pd.array([pd.NA], dtype="boolean"))
+    assert profile_sentences(unknown) == [None]
+
+
+@pytest.mark.slow
+def test_profile_columns_add_their_features_and_bio_alone_does_not(minilm):
+    from pipeline.features.bio import PROFILE_FEATURES
+
+    frame = _profiles()
+    with_profile = BioEmbedding(n_components=1, show_progress=False).fit(frame)
+    names = list(with_profile.get_feature_names_out())
+    assert with_profile.profile_ and names[-len(PROFILE_FEATURES):] == PROFILE_FEATURES
+    out = with_profile.transform(frame)
+    assert out.shape == (3, len(names)) and np.isfinite(out).all()
+    np.testing.assert_allclose(clone(with_profile).fit_transform(frame), out, atol=1e-6)
+    # The bio column alone (a model fitted before the profile columns): no profile part.
+    alone = BioEmbedding(n_components=1, show_progress=False).fit(frame["bio"])
+    assert not alone.profile_ and alone.transform(frame["bio"]).shape == (3, 4)
+    # A model pickled before the attribute existed reads as "no profile part".
+    del alone.__dict__["profile_"]
+    assert alone.transform(frame["bio"]).shape == (3, 4)
+    assert "profile" in with_profile.evidence(frame).columns
+
+
+def test_evidence_tells_the_profile_metadata():
+    ev = BioEmbedding().evidence(_profiles())
+    assert ev.loc[7, "profile"] == "3 profile fields, 1 link verified, on your server"
+    assert BioEmbedding().evidence(BIOS)["profile"].isna().all()

@@ -508,3 +508,41 @@ def test_a_flag_the_platform_does_not_give_is_unknown_not_no():
     model_input = bot_model_input(profile_features(X, pd.Timestamp("2024-01-01", tz="UTC")))
     assert np.isnan(model_input["default_avatar"].iloc[0])
     assert model_input["default_avatar"].iloc[1] == 0
+
+
+def test_platform_group_flag_and_default_header():
+    from pipeline.features.bot import PLATFORM_FLAGS
+
+    X = _frame([
+        {"account_id": "g", "handle": "bakers", "is_group": True, "has_default_header": True,
+         "created_at": NOW},
+        {"account_id": "p", "handle": "ana", "is_group": False, "has_default_header": False,
+         "created_at": NOW},
+        {"account_id": "u", "handle": "bo", "created_at": NOW},  # Bluesky, Twitter: unknown
+    ])
+    bot = BotLikeness(groups=False).fit(X)
+    assert bot.platform_flags_
+    out = pd.DataFrame(bot.transform(X), columns=bot.get_feature_names_out(), index=X.index)
+    assert set(PLATFORM_FLAGS) <= set(out.columns)
+    assert out["group_flagged"].tolist() == [1, 0, 0]
+    assert out["default_header"].tolist() == [1, 0, 0]
+    assert out["is_group_missing"].tolist() == [0, 0, 1]
+    assert out["has_default_header_missing"].tolist() == [0, 0, 1]
+    evidence = bot.evidence(X)["evidence"].tolist()
+    assert "a group account, not a person" in evidence[0] and "no header image" in evidence[0]
+    assert "group account" not in evidence[1] and "group account" not in evidence[2]
+    # Not bot-model inputs: the labelled research sets have no such columns.
+    assert not set(PLATFORM_FLAGS) & set(BOT_MODEL_INPUTS)
+
+
+def test_without_the_platform_flag_columns_there_are_no_flag_features(pair):
+    from pipeline.features.bot import PLATFORM_FLAGS
+
+    X = pair[BOT_COLUMNS]
+    bot = BotLikeness(groups=False).fit(X)
+    assert not bot.platform_flags_
+    assert not set(PLATFORM_FLAGS) & set(bot.get_feature_names_out())
+    assert bot.transform(X).shape[1] == len(bot.get_feature_names_out())
+    # A model pickled before the attribute existed reads as "no flag features".
+    del bot.__dict__["platform_flags_"]
+    assert bot.transform(X).shape[1] == len(bot.get_feature_names_out())

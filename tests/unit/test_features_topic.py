@@ -152,3 +152,33 @@ def test_rerun_computes_nothing_new(own_posts, make_accounts, minilm, tmp_path):
 def test_bad_parameters_are_rejected(params, match):
     with pytest.raises(ValueError, match=match):
         TopicSimilarity(**params).fit(pd.Series([[]], name="posts"))
+
+
+@pytest.mark.slow
+def test_a_bio_about_the_persons_topics_is_closer(own_posts, make_accounts, minilm):
+    from pipeline.features.topic import BIO_FEATURES
+
+    frame = make_accounts([
+        {"bio": "Sourdough baker and weekend bike tourer, kale on the balcony"},
+        {"bio": "Crypto trader | NFTs | DM for signals"},
+        {"bio": None, "posts": BREAD},
+    ])[["posts", "bio"]]
+    est = TopicSimilarity(own_posts=own_posts, random_state=0, show_progress=False).fit(frame)
+    names = list(est.get_feature_names_out())
+    assert est.bio_ and names == [*FEATURES, *BIO_FEATURES]
+    out = pd.DataFrame(est.transform(frame), columns=names)
+    assert np.isfinite(out.to_numpy()).all()
+    assert out.loc[0, "topic_bio_max_cluster_cos"] > out.loc[1, "topic_bio_max_cluster_cos"] + 0.1
+    assert out.loc[0, "topic_bio_centroid_cos"] > out.loc[1, "topic_bio_centroid_cos"]
+    assert out["topic_no_bio"].tolist() == [0, 0, 1]
+    assert out.loc[2, BIO_FEATURES[:2]].eq(0).all()
+    ev = est.evidence(frame)
+    assert ev.loc[0, "bio_similarity"] > ev.loc[1, "bio_similarity"]
+    assert pd.isna(ev.loc[2, "bio_similarity"])
+    # The posts column alone (a model fitted before bios were compared): no bio part.
+    alone = TopicSimilarity(own_posts=own_posts, random_state=0, show_progress=False)
+    assert alone.fit(frame["posts"]).transform(frame["posts"]).shape == (3, len(FEATURES))
+    # Nothing of the person's own to compare with: the bio part is zeros and no bio flags.
+    empty = TopicSimilarity(own_posts=[], show_progress=False).fit(frame)
+    out = pd.DataFrame(empty.transform(frame), columns=names)
+    assert out.loc[:1, BIO_FEATURES[:2]].eq(0).all().all()

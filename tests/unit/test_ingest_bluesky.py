@@ -87,6 +87,29 @@ def test_bot_labels(labels, flag):
     assert bluesky.profile_record(profile, "f", "record 1").data.get("is_bot_flagged") is flag
 
 
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        # A handle on a domain of the account's own is Bluesky's verified link.
+        ({"handle": "ana.example.org", "followersCount": 3, "banner": "https://cdn/b.jpg"},
+         {"verified_links_count": 1, "has_default_header": False}),
+        ({"handle": "ana.bsky.social", "followersCount": 3},
+         {"verified_links_count": 0, "has_default_header": True}),
+        ({"handle": "handle.invalid", "postsCount": 0},
+         {"verified_links_count": 0, "has_default_header": True}),
+        # A list entry (profileView) has no counts and never a banner: not known.
+        ({"handle": "ana.bsky.social"}, {"has_default_header": None}),
+    ],
+)
+def test_profile_metadata_columns(profile, expected):
+    data = bluesky.profile_record({"did": "did:plc:x", **profile}, "f", "record 1").data
+    for column, value in expected.items():
+        assert data.get(column) == value, column
+    # Bluesky has none of these: they stay null, never False or 0.
+    for column in ("is_local", "is_discoverable", "is_indexable", "is_group", "fields_count"):
+        assert data.get(column) is None, column
+
+
 def test_author_feed(folder, tmp_path):
     result, rejects = run(folder / "author_feed.json", tmp_path)
     assert counts(result, "posts") == (5, 3, 2, 0)

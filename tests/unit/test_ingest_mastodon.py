@@ -75,8 +75,95 @@ def test_fields_and_other_platform_fields_go_to_extra(folder):
     assert first.extra["fields"][0] == {"name": "Blog", "value": "https://kneadtoknow.de",
                                         "verified_at": "2023-01-10T12:00:00.000+00:00"}
     assert first.extra["username"] == "kneadtoknow"
-    assert first.extra["discoverable"] is True
+    # discoverable, indexable and group are contract columns now (issue 25), not extras.
+    assert first.data["is_discoverable"] is True
+    assert not {"discoverable", "indexable", "group"} & set(first.extra)
     assert "note" not in first.extra and "followers_count" not in first.extra
+
+
+def _entity(**overrides) -> dict:
+    """A generated Account entity in the REST API's shape."""
+    entity = {
+        "id": "1", "username": "ana", "acct": "ana", "display_name": "Ana",
+        "locked": False, "bot": False, "group": False, "discoverable": True,
+        "indexable": False, "created_at": "2023-02-01T00:00:00.000Z", "note": "<p>Hi</p>",
+        "url": "https://example.social/@ana",
+        "avatar": "https://example.social/system/avatars/1.png",
+        "header": "https://example.social/headers/original/missing.png",
+        "followers_count": 10, "following_count": 20, "statuses_count": 30,
+        "last_status_at": "2024-10-01",
+        "fields": [
+            {"name": "Web", "value": "<a href=\"https://ana.example\">ana.example</a>",
+             "verified_at": "2024-01-01T00:00:00.000+00:00"},
+            {"name": "Pronouns", "value": "she/her", "verified_at": None},
+        ],
+    }
+    entity.update(overrides)
+    return entity
+
+
+def _account(entity: dict) -> dict:
+    record = mastodon.account_record(entity, "generated", "record 1")
+    return record.data
+
+
+def test_profile_metadata_columns():
+    data = _account(_entity())
+    assert data["is_local"] is True  # "ana": an account of the server that answered
+    assert (data["is_discoverable"], data["is_indexable"], data["is_group"]) == (
+        True, False, False)
+    assert data["has_default_header"] is True and data["has_default_avatar"] is False
+    assert (data["fields_count"], data["verified_links_count"]) == (2, 1)
+    # The fields themselves stay in extra, their values as text.
+    extra = mastodon.account_record(_entity(), "generated", "record 1").extra
+    assert [f["value"] for f in extra["fields"]] == ["ana.example", "she/her"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"acct": "ana@elsewhere.example"}, {"is_local": False}),
+        ({"acct": None, "username": "ana"}, {"is_local": None}),
+        ({"fields": []}, {"fields_count": 0, "verified_links_count": 0}),
+        ({"fields": None}, {"fields_count": None, "verified_links_count": None}),
+        ({"fields": "not a list"}, {"fields_count": None, "verified_links_count": None}),
+        ({"fields": [{"name": "a", "value": "b"}, "junk"]},
+         {"fields_count": 1, "verified_links_count": 0}),
+        ({"group": True, "discoverable": None, "indexable": None},
+         {"is_group": True, "is_discoverable": None, "is_indexable": None}),
+        ({"header": "https://files.example/headers/1/original/me.jpg?123"},
+         {"has_default_header": False}),
+        ({"header": None}, {"has_default_header": None}),
+    ],
+)
+def test_profile_metadata_edge_cases(overrides, expected):
+    data = _account(_entity(**overrides))
+    for column, value in expected.items():
+        assert data.get(column) == value, column
+
+
+def test_profile_metadata_reaches_the_accounts_table(tmp_path):
+    path = tmp_path / "followers.json"
+    path.write_text(json.dumps([
+        _entity(),
+        _entity(id="2", acct="bo@far.example", fields=[], group=True, discoverable=False),
+        # An older server's entity: none of the newer fields at all.
+        {"id": "3", "username": "cy", "acct": "cy", "followers_count": 1,
+         "following_count": 2, "statuses_count": 3, "created_at": "2020-01-01"},
+    ]), encoding="utf-8")
+    result, rejects = run(path, tmp_path / "out")
+    assert rejects.empty
+    accounts = result.tables["accounts"].frame.set_index("account_id")
+    assert accounts["is_local"].tolist() == [True, False, True]
+    assert accounts["fields_count"].tolist()[:2] == [2, 0]
+    assert accounts["verified_links_count"].tolist()[:2] == [1, 0]
+    assert accounts["is_group"].tolist()[:2] == [False, True]
+    assert accounts["is_discoverable"].tolist()[:2] == [True, False]
+    newer = ["is_discoverable", "is_indexable", "is_group", "has_default_header",
+             "fields_count", "verified_links_count"]
+    assert accounts.loc["3", newer].isna().all()
+    assert str(accounts["fields_count"].dtype) == "Int64"
+    assert str(accounts["is_local"].dtype) == "boolean"
 
 
 def test_statuses_kinds_text_and_embedded_account(folder, tmp_path):

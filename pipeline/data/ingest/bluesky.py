@@ -12,7 +12,13 @@ Accepted shapes, as the XRPC endpoints return them or as JSON Lines of their ite
 
 Profile -> accounts: ``did`` is the account id, ``followsCount`` -> following_count. Bluesky has
 no private accounts (is_private stays null), no likes or list counts and no location. A profile
-without ``avatar`` -> has_default_avatar True. ``verification.verifiedStatus`` -> is_verified.
+without ``avatar`` -> has_default_avatar True; a detailed profile (one with counts) without
+``banner`` -> has_default_header True. ``verification.verifiedStatus`` -> is_verified. A handle
+that is a domain of the account's own (not ``*.bsky.social``), which Bluesky accepts only once
+the domain's DNS or web server names the account's DID, is Bluesky's verified link:
+verified_links_count 1, else 0. Bluesky has no profile fields, servers a follower is local to,
+directory or search opt-ins, or group accounts: fields_count, is_local, is_discoverable,
+is_indexable and is_group stay null.
 ``indexedAt`` (when the app view indexed this version of the profile) is ``observed_at``.
 
 is_bot_flagged: True when a label with a value in :data:`BOT_LABELS` is on the profile and not
@@ -97,6 +103,28 @@ def _verified(obj: dict[str, Any]) -> bool | None:
     return verification["verifiedStatus"] == "valid"
 
 
+# Handles Bluesky hands out under its own domain (and its marker for a handle that no longer
+# resolves): no proof of a domain of the account's own.
+HOSTED_HANDLE_SUFFIXES = (".bsky.social",)
+INVALID_HANDLE = "handle.invalid"
+
+
+def _own_domain_links(handle: Any) -> int | None:
+    """1 for a handle on a domain of the account's own, 0 for a hosted one, None if absent."""
+    if not isinstance(handle, str) or not handle.strip():
+        return None
+    handle = handle.strip().lstrip("@").lower()
+    return int(handle != INVALID_HANDLE and not handle.endswith(HOSTED_HANDLE_SUFFIXES))
+
+
+def _default_banner(obj: dict[str, Any]) -> bool | None:
+    # List entries (profileView) carry no banner even when the account has one; only a
+    # detailed view (with counts) can say there is none.
+    if obj.get("banner"):
+        return False
+    return True if "followersCount" in obj or "postsCount" in obj else None
+
+
 def _did_of(uri: Any) -> str | None:
     """``at://did:plc:abc/app.bsky.feed.post/3k...`` -> ``did:plc:abc``."""
     if isinstance(uri, str) and uri.startswith("at://"):
@@ -119,6 +147,8 @@ def profile_record(obj: dict[str, Any], source: str, location: str) -> Record:
         "is_verified": _verified(obj),
         "is_bot_flagged": _bot_flag(obj.get("labels")),
         "has_default_avatar": not obj.get("avatar"),
+        "has_default_header": _default_banner(obj),
+        "verified_links_count": _own_domain_links(obj.get("handle")),
     })
     return Record("accounts", source, location, data,
                   observed_at=parse_time(obj.get("indexedAt")),

@@ -7,9 +7,14 @@ Accepted shapes: a JSON array of entities (``/api/v1/accounts/:id/followers``,
 Account -> accounts: ``acct`` is the handle (``user@instance`` for remote accounts), ``note``
 (HTML) the bio as text, ``locked`` -> is_private, ``bot`` -> is_bot_flagged, an ``avatar``
 ending in ``missing.png`` (the instance's placeholder) -> has_default_avatar,
-``last_status_at`` (a date) -> last_post_at. Mastodon has no likes or list counts, no location
-and no verified badge: those stay null. ``fields`` (profile metadata, values as text) and every
-other field go to ``extra``.
+``last_status_at`` (a date) -> last_post_at. ``discoverable`` -> is_discoverable, ``indexable``
+-> is_indexable, ``group`` -> is_group, a ``header`` ending in ``missing.png`` ->
+has_default_header; ``fields`` (profile metadata) -> fields_count, and those of its fields whose
+link the server verified (``verified_at`` set: the linked page links back with ``rel="me"``) ->
+verified_links_count. ``acct`` is ``user`` for an account of the server that answered and
+``user@domain`` for one elsewhere: is_local says which (the server that answers a ``followback
+fetch`` is the person's own). Mastodon has no likes or list counts, no location and no verified
+badge: those stay null. ``fields`` (values as text) and every other field go to ``extra``.
 
 Status -> posts: ``reblog`` -> kind "repost" with the reblogged text, ``in_reply_to_id`` ->
 "reply". The status's own ``account`` (the poster) is also yielded as an accounts record, once
@@ -52,7 +57,8 @@ SUFFIXES = (".json", ".jsonl", ".ndjson")
 _WRAPPERS = ("accounts", "statuses")
 _ACCOUNT_FIELDS = (
     "id", "acct", "display_name", "note", "followers_count", "following_count",
-    "statuses_count", "created_at", "last_status_at", "locked", "bot", "url",
+    "statuses_count", "created_at", "last_status_at", "locked", "bot", "url", "discoverable",
+    "indexable", "group",
 )
 _STATUS_FIELDS = ("id", "created_at", "content", "account", "reblog", "language")
 
@@ -66,9 +72,25 @@ def is_status(obj: Any) -> bool:
 
 
 def _default_avatar(avatar: Any) -> bool | None:
+    """An avatar or header URL: True for the server's placeholder image (``missing.png``)."""
     if not isinstance(avatar, str) or not avatar:
         return None
     return avatar.split("?", 1)[0].endswith("missing.png")
+
+
+def _is_local(acct: Any) -> bool | None:
+    """``user`` -> True (the answering server's own account), ``user@domain`` -> False."""
+    if not isinstance(acct, str) or not acct.strip():
+        return None
+    return "@" not in acct.strip().lstrip("@")
+
+
+def _field_counts(fields: Any) -> tuple[int | None, int | None]:
+    """(profile fields, of them verified links) of an Account's ``fields``; None if absent."""
+    if not isinstance(fields, list):
+        return None, None
+    entries = [f for f in fields if isinstance(f, dict)]
+    return len(entries), sum(1 for f in entries if f.get("verified_at"))
 
 
 def _fields(fields: Any) -> Any:
@@ -82,6 +104,7 @@ def _fields(fields: Any) -> Any:
 
 def account_record(obj: dict[str, Any], source: str, location: str) -> Record:
     """One Account entity as an accounts record."""
+    n_fields, n_verified = _field_counts(obj.get("fields"))
     data = clean({
         "platform": "mastodon",
         "account_id": obj.get("id"),
@@ -97,6 +120,13 @@ def account_record(obj: dict[str, Any], source: str, location: str) -> Record:
         "is_bot_flagged": obj.get("bot"),
         "has_default_avatar": _default_avatar(obj.get("avatar")),
         "url": obj.get("url"),
+        "is_local": _is_local(obj.get("acct")),
+        "is_discoverable": obj.get("discoverable"),
+        "is_indexable": obj.get("indexable"),
+        "is_group": obj.get("group"),
+        "has_default_header": _default_avatar(obj.get("header")),
+        "fields_count": n_fields,
+        "verified_links_count": n_verified,
     })
     extra = clean(extras(obj, _ACCOUNT_FIELDS))
     if "fields" in extra:
