@@ -432,10 +432,17 @@ def _snapshot(root: Path, targets: tuple[str, ...]) -> dict[str, object]:
 
 
 def _leftovers(root: Path, targets: tuple[str, ...]) -> list[str]:
+    """Hidden temporary files left beside the targets (the scores file's Parquet copy is an
+    output, not a leftover: it records which version of the file it copies)."""
+    from pipeline.data.scores import sidecar_path
+
     names = {Path(t).name for t in targets}
+    copies = {sidecar_path(root / t).name for t in targets}
     found = []
     for folder in {(root / t).parent for t in targets}:
         for entry in folder.iterdir():
+            if entry.name in copies:
+                continue
             if entry.name.startswith(".") and any(f".{n}." in entry.name for n in names):
                 found.append(entry.name)
     return sorted(found)
