@@ -165,6 +165,15 @@ print(json.dumps({"n": s.scored, "wall": wall, "cpu": cpu}))
 """
 
 
+# Prints {section: [keys]} of the archived code's Config (run with its PYTHONPATH).
+KNOWN_KEYS_SNIPPET = """
+import json
+from pipeline.core.config import Config
+print(json.dumps({name: sorted(getattr(field.annotation, "model_fields", {}))
+                  for name, field in Config.model_fields.items()}))
+"""
+
+
 def baseline_code(commit: str, work: Path, params: Path, model_dir: Path, folder: Path,
                   warm_folder: Path) -> dict:
     """Warm ``score`` of ``folder`` by the code of ``commit``, timed inside a subprocess."""
@@ -176,12 +185,18 @@ def baseline_code(commit: str, work: Path, params: Path, model_dir: Path, folder
     archive = subprocess.run(["git", "archive", commit, "pipeline"], cwd=REPO,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
-    # That commit's config may not know this one's keys (extra keys are errors there).
-    old = yaml.safe_load(params.read_text())
-    old["score"].pop("attribution", None)
+    # That commit's config may not know this one's keys (extra keys are errors there): keep
+    # only the sections and keys its Config declares.
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    known = json.loads(subprocess.run(
+        [sys.executable, "-P", "-c", KNOWN_KEYS_SNIPPET], capture_output=True, text=True,
+        env=env, cwd=str(REPO), check=True).stdout.strip().splitlines()[-1])
+    old = {section: ({k: v for k, v in values.items() if k in known[section]}
+                     if isinstance(values, dict) else values)
+           for section, values in yaml.safe_load(params.read_text()).items()
+           if section in known}
     old_params = work / f"params-{commit[:10]}.yaml"
     old_params.write_text(yaml.safe_dump(old, sort_keys=False))
-    env = {**os.environ, "PYTHONPATH": str(code)}
     before = load()
     # In the repository, as this process (the model's extractors name files relative to it);
     # -P keeps the repository's own package off the path, so the archived one is imported.
