@@ -302,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--window", type=int, help="undecided window (default: measured)")
     parser.add_argument("--seeds", type=int, default=3, help="random orders per person")
+    parser.add_argument("--starts", nargs="+", default=["first_fetch", "nothing"],
+                        choices=["first_fetch", "nothing"],
+                        help="queue: the learning curves' starting points")
     parser.add_argument("--min-followers", type=int, default=100)
     parser.add_argument("--min-each", type=int, default=20)
     args = parser.parse_args(argv)
@@ -397,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 values.append(rp.auc(t, scores(model, kind, X[test], cols)))
             print(f"  {name:<12} {_fmt(rp.summarize(values))}")
     if "queue" in what:
-        for start in ("first_fetch", "nothing"):
+        for start in args.starts:
             group = eligible if start == "nothing" else [
                 p for p in eligible if math.ceil(HIDDEN * p.n) >= 100]
             print(f"\n[queue] from {start}: ROC-AUC on the followers not asked yet "
