@@ -289,6 +289,19 @@ def learning_curve(person: rp.Person, cfg, start: str, strategy: str,
     return out
 
 
+def config_for(person: rp.Person, settings: Sequence[str] = ()):
+    """The person's configuration with ``SECTION.KEY=VALUE`` settings (YAML values) applied."""
+    import yaml
+
+    cfg = rp.config_for(person)
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        section, _, name = key.partition(".")
+        part = getattr(cfg, section)
+        setattr(cfg, section, part.model_copy(update={name: yaml.safe_load(value)}))
+    return cfg
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -302,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--window", type=int, help="undecided window (default: measured)")
     parser.add_argument("--seeds", type=int, default=3, help="random orders per person")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a params.yaml setting for this run, e.g. train.min_decisions=60")
     parser.add_argument("--starts", nargs="+", default=["first_fetch", "nothing"],
                         choices=["first_fetch", "nothing"],
                         help="queue: the learning curves' starting points")
@@ -353,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for kind, v in res.items():
             print(f"  {kind}: {v}")
     if "day-one" in what:
-        cfg_of = {p.person_id: rp.config_for(p) for p in eligible}
+        cfg_of = {p.person_id: config_for(p, args.set) for p in eligible}
         rows = []
         for p in persons:
             if p.features is None:
@@ -362,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             t = p.y[p.rank < hidden]
             if t.sum() < 10 or len(t) - t.sum() < 10:
                 continue
-            rows.append(day_one(p, cfg_of.get(p.person_id) or rp.config_for(p), window))
+            rows.append(day_one(p, cfg_of.get(p.person_id) or config_for(p, args.set), window))
         print(f"\n[day-one] ROC-AUC on the newest {HIDDEN:.0%}, {len(rows)} persons whose newest "
               f"{HIDDEN:.0%} hold >= 10 of each answer:")
         for who in ("model", "model_window_hidden", "model_logreg", "model_beyond_window",
@@ -392,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 t = p.y[test]
                 if t.sum() < 10 or len(t) - t.sum() < 10:
                     continue
-                cfg = rp.config_for(p)
+                cfg = config_for(p, args.set)
                 labels = first_fetch_labels(p, win, hidden)["follow_back"].astype(int)
                 model, kind = _refit(cfg, p.features, labels)
                 cols = feature_columns(p.features)
@@ -407,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                   f"({len(group)} persons)")
             for strategy in ("queue", "random", "newest"):
                 seeds = range(args.seeds) if strategy == "random" else range(1)
-                curves = [learning_curve(p, rp.config_for(p), start, strategy, seed=s)
+                curves = [learning_curve(p, config_for(p, args.set), start, strategy, seed=s)
                           for p in group for s in seeds]
                 for metric in ("remaining", "held_out"):
                     print(f"  {strategy:<7} {metric:<9} " + "; ".join(

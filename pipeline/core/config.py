@@ -124,7 +124,7 @@ class TrainConfig(_Section):
     calibration: Literal["sigmoid", "isotonic"] | None = "sigmoid"
     cv_folds: int = 5
     holdout_fraction: float = 0.2
-    min_decisions: int = 20
+    min_decisions: int = 60
     threshold: ThresholdConfig = ThresholdConfig()
     model_dir: Path = Path("models/followback")
     eval_dir: Path = Path("data/eval")          # out-of-fold and holdout predictions

@@ -130,7 +130,9 @@ def test_review_works_without_a_trained_model(tmp_path):
     result = invoke(params, "s\nq\n")
     said = " ".join(result.output.split())
     assert "no scores yet" in said and "the prior fitted on the cached features" in said
-    assert "your own model still needs 9 'follow back' and 10 'skip' answers" in said
+    # train.min_decisions (60) in all, one "follow back" known: the rest split, the rarer first
+    assert cfg.train.min_decisions == 60
+    assert "your own model still needs 29 'follow back' and 30 'skip' answers" in said
     saved = decide.read_decisions(cfg.report.decisions_out)
     assert len(saved) == 1 and saved["follow_back"].tolist() == ["false"]
     # the most uncertain first: one "follow back" answer lifts the prior's level, so the

@@ -12,18 +12,18 @@ from pipeline.stages.train import check_labels, choose_threshold
 
 def test_too_few_decisions_names_the_minimum():
     cfg = Config()
-    with pytest.raises(FollowbackError, match=r"only 7 decisions.*at least 20"):
+    with pytest.raises(FollowbackError, match=r"only 7 decisions.*at least 60"):
         check_labels(np.array([0, 1] * 3 + [1]), cfg)
 
 
 def test_single_class_names_the_missing_class():
     cfg = Config()
-    with pytest.raises(FollowbackError, match=r"0 'follow back' and 40 'skip'.*'follow back'"):
-        check_labels(np.zeros(40, dtype=int), cfg)
+    with pytest.raises(FollowbackError, match=r"0 'follow back' and 80 'skip'.*'follow back'"):
+        check_labels(np.zeros(80, dtype=int), cfg)
 
 
 def test_enough_of_both_classes_passes():
-    check_labels(np.array([0, 1] * 15), Config())
+    check_labels(np.array([0, 1] * 30), Config())
 
 
 def test_best_f1_threshold_separates_perfectly_separable_scores():
@@ -171,9 +171,9 @@ def test_too_few_explicit_decisions_measure_on_all_and_say_so(small_training):
 
 
 def test_the_label_error_counts_explicit_and_implicit_and_hints_at_snapshots():
-    y = np.ones(30, dtype=int)
-    source = np.array(["explicit"] * 2 + ["implicit"] * 28, dtype=object)
-    with pytest.raises(FollowbackError, match=r"2 explicit, 28 implicit.*14 days apart"):
+    y = np.ones(70, dtype=int)
+    source = np.array(["explicit"] * 2 + ["implicit"] * 68, dtype=object)
+    with pytest.raises(FollowbackError, match=r"2 explicit, 68 implicit.*14 days apart"):
         check_labels(y, Config(), source)
 
 
