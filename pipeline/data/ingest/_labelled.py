@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.ingest._common import iter_json, unwrap
 from pipeline.data.schema import Reject
 
 # The length and flag columns a labelled set may carry in place of text (see module doc).
@@ -125,6 +126,17 @@ class Record:
     cells: Any = None
     error: str | None = None
     raw: str | None = None
+
+
+def json_records(path: Path, cells: Callable[[Any], Any] = lambda obj: obj) -> Iterator[Record]:
+    """The objects of a JSON or JSON Lines file as records (``cells(obj)`` of each; a
+    malformed part as one error record), for the labelled readers of JSON sources."""
+    for item in iter_json(path):
+        if item.error:
+            yield Record(item.location, error=item.error, raw=item.raw)
+            continue
+        for where, obj in unwrap(item, ()):
+            yield Record(where, cells(obj))
 
 
 # A row parser: (row, label) or (row, label, observed_at) from one record's cells.

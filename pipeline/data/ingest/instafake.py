@@ -13,18 +13,17 @@ its file stands for one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.ingest._common import iter_json, to_raw, unwrap
+from pipeline.data.ingest._common import to_raw
 from pipeline.data.ingest._labelled import (
     LabelledSet,
-    Record,
     RowError,
     count,
     flag,
+    json_records,
     label,
     read_files,
 )
@@ -61,17 +60,8 @@ def _row(obj: object) -> tuple[dict, int]:
     return row, label(obj, "isFake")
 
 
-def _records(path: Path) -> Iterator[Record]:
-    for item in iter_json(path):
-        if item.error:
-            yield Record(item.location, error=item.error, raw=item.raw)
-            continue
-        for where, obj in unwrap(item, ()):
-            yield Record(where, obj)
-
-
 def read(folder: Path) -> LabelledSet:
     """Both files of ``folder`` as one labelled set; unusable records become rejects."""
     folder = Path(folder)
-    return read_files(NAME, PLATFORM, [folder / name for name in FILES], _records, _row,
+    return read_files(NAME, PLATFORM, [folder / name for name in FILES], json_records, _row,
                       to_raw)

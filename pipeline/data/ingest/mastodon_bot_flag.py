@@ -30,13 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.data.ingest._common import html_to_text, iter_json, to_raw, unwrap
+from pipeline.data.ingest._common import html_to_text, to_raw
 from pipeline.data.ingest._labelled import (
     LabelledSet,
     Record,
     RowError,
     count,
     flag,
+    json_records,
     read_files,
 )
 
@@ -100,12 +101,8 @@ def _row(obj: Any, expected: int) -> tuple[dict, int]:
 
 
 def _records(path: Path) -> Iterator[Record]:
-    for item in iter_json(path):
-        if item.error:
-            yield Record(item.location, error=item.error, raw=item.raw)
-            continue
-        for where, obj in unwrap(item, ()):
-            yield Record(where, (obj, FILE_LABELS[path.name]))
+    """Each object with its file's label (the label is the file it is in)."""
+    return json_records(path, lambda obj: (obj, FILE_LABELS[path.name]))
 
 
 def read(folder: Path) -> LabelledSet:
