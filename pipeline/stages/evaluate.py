@@ -184,12 +184,18 @@ def write_plots(
            xticklabels=names, ylim=(min(0, ax.get_ylim()[0]), 1))
     ax.legend()
     fig.tight_layout()
-    png = plots / "evaluation.png"
+    written.append(_save_figure(fig, plots / "evaluation.png", out))
+    return written
+
+
+def _save_figure(fig, png: Path, out: io.OutputSet) -> Path:
+    """Write ``fig`` to ``png`` with the stage's other outputs (atomically) and close it."""
+    import matplotlib.pyplot as plt
+
     with io.atomic_path(out.file(png)) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    written.append(png)
-    return written
+    return png
 
 
 def _no_plots(plots: Path, out: io.OutputSet, metrics: dict, n: int) -> list[Path]:
@@ -213,11 +219,7 @@ def _no_plots(plots: Path, out: io.OutputSet, metrics: dict, n: int) -> list[Pat
     ax.text(0.5, 0.5, f"No evaluation yet: {n} decision(s), not both answers.\n"
             + (metrics.get("note") or "Answer with `followback review`, then `dvc repro`."),
             ha="center", va="center", fontsize=12, wrap=True)
-    png = plots / "evaluation.png"
-    with io.atomic_path(out.file(png)) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    written.append(png)
+    written.append(_save_figure(fig, plots / "evaluation.png", out))
     return written
 
 
